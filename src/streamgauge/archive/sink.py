@@ -43,9 +43,7 @@ class ArchiveSink(Sink):
 
     name = "archive"
 
-    def __init__(
-        self, archive: Archive, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, archive: Archive, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.archive = archive
         self._clock = clock
         self._schema = arrow_schema()
@@ -84,7 +82,8 @@ class ArchiveSink(Sink):
         if self._buffered_events >= self.archive.settings.commit_max_events:
             return True
         started = self._buffer_started
-        return started is not None and self._clock() - started >= self.archive.settings.commit_interval_s
+        interval = self.archive.settings.commit_interval_s
+        return started is not None and self._clock() - started >= interval
 
     def flush(self) -> None:
         if self._position == self._committed:

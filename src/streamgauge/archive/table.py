@@ -12,6 +12,7 @@ offset it covers in its summary (:data:`OFFSET_PROPERTY`), and
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
@@ -103,10 +104,8 @@ def table_properties(settings: ArchiveSettings) -> dict[str, str]:
 
 def create_or_load(catalog: Catalog, settings: ArchiveSettings) -> Table:
     """Load ``streamgauge.events``, creating namespace and table on first use."""
-    try:
+    with contextlib.suppress(NamespaceAlreadyExistsError):
         catalog.create_namespace(NAMESPACE)
-    except NamespaceAlreadyExistsError:
-        pass
     if catalog.table_exists(IDENTIFIER):
         return catalog.load_table(IDENTIFIER)
     try:
@@ -130,7 +129,8 @@ def committed_offset(table: Table) -> int:
     metadata = table.metadata
     snapshot = metadata.current_snapshot()
     while snapshot is not None:
-        value = snapshot.summary.additional_properties.get(OFFSET_PROPERTY) if snapshot.summary else None
+        summary = snapshot.summary
+        value = summary.additional_properties.get(OFFSET_PROPERTY) if summary else None
         if value is not None:
             return int(value)
         parent = snapshot.parent_snapshot_id
