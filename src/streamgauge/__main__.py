@@ -1,0 +1,3 @@
+from streamgauge.cli.main import cli
+
+cli(prog_name="streamgauge")

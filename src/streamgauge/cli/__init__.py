@@ -1,0 +1,1 @@
+"""The ``streamgauge`` command: a thin shell over the modules."""

@@ -1,0 +1,290 @@
+"""The ``streamgauge`` command line.
+
+Every command is a thin shell over a typed API; every command's help ends
+with an example; errors become one clear line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from streamgauge import __version__
+from streamgauge.cli.output import emit_object, emit_rows, errors
+from streamgauge.config import Settings, load_settings
+from streamgauge.errors import ConfigError, StartupRefused, StreamgaugeError
+from streamgauge.runtime import DataPaths
+from streamgauge.scope import KeyScope
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+OUTPUT = click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Output format.",
+)  # fmt: skip
+DATA_DIR = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
+    envvar="STREAMGAUGE_DATA_DIR", help="Where all state lives.",
+)  # fmt: skip
+CONFIG = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    envvar="STREAMGAUGE_CONFIG", help="YAML config file (see docs/settings.md).",
+)  # fmt: skip
+
+
+def clear_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn streamgauge errors into one line on stderr and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, StartupRefused) as error:
+            errors.print(f"[red]error:[/red] {error.message}")
+            sys.exit(2)
+        except StreamgaugeError as error:
+            errors.print(f"[red]error:[/red] {error.message}")
+            sys.exit(1)
+
+    return wrapper
+
+
+def _settings(config_path: Path | None) -> Settings:
+    return load_settings(config_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="streamgauge")
+def cli() -> None:
+    """streamgauge: real-time analytics — exact numbers, sub-second freshness.
+
+    Example: streamgauge serve --data-dir ./data
+    """
+
+
+@cli.command()
+@DATA_DIR
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--ingest-port", default=8787, show_default=True, help="Port of the ingest API.")
+@click.option("--query-port", default=8788, show_default=True, help="Port of queries and dashboard.")
+@CONFIG
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))  # fmt: skip
+@clear_errors
+def serve(
+    data_dir: Path, host: str, ingest_port: int, query_port: int, config_path: Path | None,
+    log_level: str,
+) -> None:  # fmt: skip
+    """Run the embedded pipeline: ingest, log, hot store, queries, dashboard.
+
+    Example: streamgauge serve --data-dir ./data --host 127.0.0.1 --ingest-port 8787
+    """
+    from streamgauge.logs import setup_logging
+    from streamgauge.server import serve as run
+
+    setup_logging(log_level)
+    run(data_dir, host, ingest_port, query_port, _settings(config_path))
+
+
+@cli.command()
+def version() -> None:
+    """Print the version.
+
+    Example: streamgauge version
+    """
+    click.echo(__version__)
+
+
+# -- keys -----------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """Create, list and revoke API keys.
+
+    Example: streamgauge keys create --project shop --scope write
+    """
+
+
+def _key_rows(infos: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key_id": k.key_id,
+            "project": k.project_id,
+            "scope": k.scope.value,
+            "organization": k.organization_id,
+            "name": k.name,
+            "created_at": _iso(k.created_at),
+            "revoked_at": _iso(k.revoked_at) if k.revoked_at else None,
+        }
+        for k in infos
+    ]
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@keys.command("create")
+@DATA_DIR
+@click.option("--project", required=True, help="The project the key belongs to.")
+@click.option("--scope", type=click.Choice([s.value for s in KeyScope]), required=True,
+              help="write: ingest only; read: query; admin: everything.")  # fmt: skip
+@click.option("--organization", default=None, help="Limit a read key to one organization's rows.")
+@click.option("--name", default=None, help="A note saying what the key is for.")
+@OUTPUT
+@clear_errors
+def keys_create(
+    data_dir: Path, project: str, scope: str, organization: str | None, name: str | None, output: str
+) -> None:
+    """Create a key; its secret is shown once and stored only as a hash.
+
+    Example: streamgauge keys create --project shop --scope read --organization org_456
+    """
+    from streamgauge.keys import KeyStore
+
+    store = KeyStore(DataPaths(data_dir).keys)
+    info, secret = store.create(project, KeyScope(scope), organization_id=organization, name=name)
+    emit_object({**_key_rows([info])[0], "secret": secret}, output)
+    if output == "text":
+        errors.print("Keep the secret now: it cannot be shown again.")
+
+
+@keys.command("list")
+@DATA_DIR
+@click.option("--project", default=None, help="Only this project's keys.")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+@OUTPUT
+@clear_errors
+def keys_list(data_dir: Path, project: str | None, include_revoked: bool, output: str) -> None:
+    """List keys (never their secrets).
+
+    Example: streamgauge keys list --project shop
+    """
+    from streamgauge.keys import KeyStore
+
+    store = KeyStore(DataPaths(data_dir).keys)
+    rows = _key_rows(store.list(project_id=project, include_revoked=include_revoked))
+    emit_rows(rows, output, title="API keys")
+
+
+@keys.command("revoke")
+@DATA_DIR
+@click.argument("key_id")
+@clear_errors
+def keys_revoke(data_dir: Path, key_id: str) -> None:
+    """Revoke a key by its id; a running server refuses it within a second.
+
+    Example: streamgauge keys revoke 3f9a1c2b7d4e
+    """
+    from streamgauge.keys import KeyStore
+
+    KeyStore(DataPaths(data_dir).keys).revoke(key_id)
+    click.echo(f"revoked {key_id}")
+
+
+# -- dead letters -----------------------------------------------------------------
+
+
+@cli.group()
+def dlq() -> None:
+    """Inspect and replay rejected events (the dead-letter store).
+
+    Example: streamgauge dlq list --project shop
+    """
+
+
+def _letter_row(entry: Any, *, payload: bool = False) -> dict[str, Any]:
+    row = {
+        "id": entry.id,
+        "project": entry.project_id,
+        "received_at": _iso(entry.received_at // 1_000_000),
+        "source": entry.source,
+        "field": entry.field,
+        "reason": entry.reason,
+    }
+    if payload:
+        row["payload"] = entry.payload.decode(errors="replace")
+        row["replayed_at"] = _iso(entry.replayed_at // 1_000_000) if entry.replayed_at else None
+    return row
+
+
+@dlq.command("list")
+@DATA_DIR
+@click.option("--project", default=None, help="Only this project's dead letters.")
+@click.option("--limit", default=50, show_default=True, help="Newest N.")
+@click.option("--all", "include_replayed", is_flag=True, help="Include replayed ones.")
+@OUTPUT
+@clear_errors
+def dlq_list(data_dir: Path, project: str | None, limit: int, include_replayed: bool, output: str) -> None:
+    """List rejected events, newest first, with the reason.
+
+    Example: streamgauge dlq list --project default --limit 20
+    """
+    from streamgauge.dlq import DeadLetterStore
+
+    store = DeadLetterStore(DataPaths(data_dir).log)
+    entries = store.list(project_id=project, limit=limit, include_replayed=include_replayed)
+    emit_rows([_letter_row(e) for e in entries], output, title="Dead letters")
+
+
+@dlq.command("show")
+@DATA_DIR
+@click.argument("entry_id", type=int)
+@OUTPUT
+@clear_errors
+def dlq_show(data_dir: Path, entry_id: int, output: str) -> None:
+    """Show one rejected event with its raw payload.
+
+    Example: streamgauge dlq show 42
+    """
+    from streamgauge.dlq import DeadLetterStore
+
+    emit_object(_letter_row(DeadLetterStore(DataPaths(data_dir).log).get(entry_id), payload=True), output)
+
+
+@dlq.command("replay")
+@DATA_DIR
+@CONFIG
+@click.option("--project", default=None, help="Only this project's dead letters.")
+@click.option("--id", "entry_ids", type=int, multiple=True, help="Only these ids (repeatable).")
+@OUTPUT
+@clear_errors
+def dlq_replay(
+    data_dir: Path, config_path: Path | None, project: str | None, entry_ids: tuple[int, ...], output: str
+) -> None:
+    """Re-validate rejected events and ingest those that now pass.
+
+    Works while the server runs: replayed events go through the log like any other.
+
+    Example: streamgauge dlq replay --project default
+    """
+    from streamgauge.dlq import DeadLetterStore
+    from streamgauge.log.local import LocalLog
+
+    settings = _settings(config_path)
+    paths = DataPaths(data_dir)
+    store = DeadLetterStore(paths.log)
+    entries = (
+        [store.get(i) for i in entry_ids]
+        if entry_ids
+        else store.list(project_id=project, limit=1_000_000)
+    )
+    log = LocalLog(paths.log, dedup_window_s=settings.dedup.window_s)
+    try:
+        outcome = store.replay(log, [e for e in entries if e.replayed_at is None], settings.ingest)
+    finally:
+        log.close()
+    emit_object(
+        {"replayed": outcome.replayed, "duplicates": outcome.duplicates,
+         "still_invalid": outcome.still_invalid},
+        output,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""What both HTTP apps share: the error mapping, authentication, health."""

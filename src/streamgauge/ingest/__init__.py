@@ -1,0 +1,1 @@
+"""The ingest side: HTTP app, authentication, limits, back-pressure."""

@@ -1,0 +1,98 @@
+"""The embedded pipeline: every long-lived part, opened and closed in one place.
+
+Threads that exist (named): ``log-writer`` (the only writer of the log),
+``sink-<name>`` (one per sink: ``sink-hot``), and the HTTP servers' event loop
+on the main thread. Queries run on the event loop's default thread pool.
+Shutdown order drains: HTTP stops taking requests, the log commits what it
+queued, each sink consumes the log to its head and commits, then stores close.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streamgauge.config import Settings
+from streamgauge.ingest.backpressure import Backpressure
+from streamgauge.ingest.ingestor import Ingestor
+from streamgauge.keys import KeyStore
+from streamgauge.log.local import LocalLog
+from streamgauge.metrics import Metrics
+from streamgauge.sinks.hot import HotStore
+from streamgauge.sinks.runner import SinkRunner
+
+logger = logging.getLogger("streamgauge")
+
+
+@dataclass(frozen=True, slots=True)
+class DataPaths:
+    """Where each part keeps its state under the data directory."""
+
+    root: Path
+    log: Path = field(init=False)
+    hot: Path = field(init=False)
+    keys: Path = field(init=False)
+    archive: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "log", self.root / "log" / "log.db")
+        object.__setattr__(self, "hot", self.root / "hot" / "hot.duckdb")
+        object.__setattr__(self, "keys", self.root / "keys.db")
+        object.__setattr__(self, "archive", self.root / "archive")
+
+
+class Runtime:
+    """Log, sinks, keys and metrics of one embedded server."""
+
+    def __init__(self, data_dir: Path, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = DataPaths(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics = Metrics()
+        self.keys = KeyStore(self.paths.keys)
+        self.log = LocalLog(
+            self.paths.log,
+            dedup_window_s=settings.dedup.window_s,
+            group_commit_max_events=settings.log.group_commit_max_events,
+            retention_s=settings.log.retention_s,
+            cache_mib=settings.log.cache_mib,
+        )
+        if self.log.truncated_at_start:
+            logger.error("the log's corrupt tail was truncated: %d entries", self.log.truncated_at_start)
+        self.hot = HotStore(
+            self.paths.hot, memory_limit=settings.hot.memory_limit, threads=settings.hot.threads
+        )
+        self.runners = [SinkRunner(self.hot, self.log, batch_events=settings.hot.max_batch_events)]
+        for runner in self.runners:
+            self.metrics.watch_sink(
+                runner.sink.name, runner.lag_events, runner.lag_seconds, lambda r=runner: r.failures
+            )
+        self.metrics.log_head.set_function(self.log.head)
+        self.ingestor = Ingestor(self.log, settings, self.metrics)
+        self.backpressure = Backpressure(
+            settings.backpressure, settings.ingest, data_dir, self.max_sink_lag, self.metrics
+        )
+        self._started = False
+
+    def max_sink_lag(self) -> int:
+        return max((r.lag_events() for r in self.runners), default=0)
+
+    def start(self) -> None:
+        for runner in self.runners:
+            runner.start()
+        self._started = True
+
+    def refresh_stats(self) -> None:
+        stats = self.log.stats()
+        self.metrics.log_entries.set(stats["entries"])
+        self.metrics.log_bytes.set(stats["bytes"])
+
+    def close(self) -> None:
+        """Drain: finish appends, let every sink catch up and commit, close stores."""
+        self.log.close()
+        if self._started:
+            for runner in self.runners:
+                runner.stop()
+        self.hot.close()
+        self.keys.close()

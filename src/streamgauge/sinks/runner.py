@@ -1,0 +1,99 @@
+"""Runs a sink: reads the log from the sink's position, writes, reports progress.
+
+One thread per sink (named ``sink-<name>``). A sink that fails is retried
+with backoff from its committed offset; it never stops ingestion, whose only
+tie to sinks is the back-pressure bound on their lag.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from streamgauge.log.base import Log
+from streamgauge.model import events_to_arrow
+from streamgauge.sinks.base import Sink
+from streamgauge.types import Offset
+
+logger = logging.getLogger("streamgauge.sinks")
+
+_IDLE_WAIT_S = 0.25
+_MAX_BACKOFF_S = 30.0
+
+
+class SinkRunner:
+    """Feeds one sink from the log on its own thread."""
+
+    def __init__(self, sink: Sink, log: Log, *, batch_events: int = 200_000) -> None:
+        self.sink = sink
+        self.log = log
+        self.batch_events = batch_events
+        self.failures = 0
+        self.last_error: str | None = None
+        self._last_event_received_at = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sink-{sink.name}", daemon=True)
+
+    def start(self) -> None:
+        register = getattr(self.log, "register_sink", None)
+        if register is not None:
+            register(self.sink.name, self.sink.committed_offset())
+        self._thread.start()
+
+    def lag_events(self) -> int:
+        return max(0, self.log.head() - self.sink.committed_offset())
+
+    def lag_seconds(self) -> float:
+        """Age of the oldest event the sink has not committed (0 when caught up)."""
+        if self.lag_events() == 0:
+            return 0.0
+        return max(0.0, time.time() - self._last_event_received_at / 1e6)
+
+    def _run(self) -> None:
+        backoff = 0.1
+        position = self.sink.position()
+        while not self._stop.is_set():
+            try:
+                position = self._step(position)
+                backoff = 0.1
+            except Exception as error:
+                self.failures += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                logger.exception("sink %s failed; retrying from its committed offset", self.sink.name)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                position = self.sink.committed_offset()
+        self._finish(position)
+
+    def _step(self, position: Offset) -> Offset:
+        events, last = self.log.read(position, self.batch_events)
+        if events:
+            self._last_event_received_at = events[-1].received_at
+            self.sink.write(events_to_arrow(events), last)
+            position = last
+        if self.sink.wants_flush():
+            self.sink.flush()
+        self.log.report_progress(self.sink.name, self.sink.committed_offset())
+        if not events and not self.log.wait_beyond(position, _IDLE_WAIT_S):
+            refresh = getattr(self.log, "refresh_head", None)
+            if refresh is not None:
+                refresh()
+        return position
+
+    def _finish(self, position: Offset) -> None:
+        """On shutdown: drain what the log holds, then commit buffered events."""
+        try:
+            while True:
+                events, last = self.log.read(position, self.batch_events)
+                if not events:
+                    break
+                self.sink.write(events_to_arrow(events), last)
+                position = last
+            self.sink.flush()
+        except Exception:
+            logger.exception("sink %s could not drain at shutdown; it resumes at next start", self.sink.name)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
