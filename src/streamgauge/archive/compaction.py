@@ -27,14 +27,19 @@ from typing import cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+from pyiceberg.expressions import And
 from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
 from streamgauge.archive.reading import current_data_files
 from streamgauge.archive.sink import SORT_KEYS
-from streamgauge.archive.table import Archive, OffsetSummary
+from streamgauge.archive.table import (
+    Archive,
+    OffsetSummary,
+    timestamp_at_or_after,
+    timestamp_before,
+)
 from streamgauge.model import arrow_schema
 
 EPOCH = date(1970, 1, 1)
@@ -129,10 +134,7 @@ def compact_day(
     bytes_in = sum(f.file_size_in_bytes for f in files)
     new_files = _write_files(table, events, bytes_in, target_file_size)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    in_day = And(
-        GreaterThanOrEqual("timestamp", start.isoformat()),
-        LessThan("timestamp", (start + timedelta(days=1)).isoformat()),
-    )
+    in_day = And(timestamp_at_or_after(start), timestamp_before(start + timedelta(days=1)))
     transaction = table.transaction()
     properties = cast(dict[str, str], OffsetSummary(table))
     with transaction.update_snapshot(snapshot_properties=properties).overwrite() as rewrite:

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
+from pyiceberg.expressions import BooleanExpression, GreaterThanOrEqual, LessThan, Reference
+from pyiceberg.expressions.literals import literal
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.table.sorting import SortField, SortOrder
 from pyiceberg.transforms import DayTransform, IdentityTransform
 from pyiceberg.types import (
@@ -120,6 +124,22 @@ def create_or_load(catalog: Catalog, settings: ArchiveSettings) -> Table:
         return catalog.load_table(IDENTIFIER)
 
 
+def timestamp_before(moment: datetime) -> BooleanExpression:
+    """The pyiceberg predicate ``timestamp < moment``."""
+    return LessThan(term=Reference("timestamp"), value=literal(moment.isoformat()))
+
+
+def timestamp_at_or_after(moment: datetime) -> BooleanExpression:
+    """The pyiceberg predicate ``timestamp >= moment``."""
+    return GreaterThanOrEqual(term=Reference("timestamp"), value=literal(moment.isoformat()))
+
+
+def has_offset(snapshot: Snapshot) -> bool:
+    """True when ``snapshot`` records a log offset in its summary."""
+    summary = snapshot.summary
+    return summary is not None and OFFSET_PROPERTY in summary.additional_properties
+
+
 def committed_offset(table: Table) -> int:
     """The log offset of the newest snapshot that records one (0: none).
 
@@ -130,9 +150,8 @@ def committed_offset(table: Table) -> int:
     snapshot = metadata.current_snapshot()
     while snapshot is not None:
         summary = snapshot.summary
-        value = summary.additional_properties.get(OFFSET_PROPERTY) if summary else None
-        if value is not None:
-            return int(value)
+        if summary is not None and OFFSET_PROPERTY in summary.additional_properties:
+            return int(summary.additional_properties[OFFSET_PROPERTY])
         parent = snapshot.parent_snapshot_id
         snapshot = metadata.snapshot_by_id(parent) if parent is not None else None
     return 0
