@@ -50,10 +50,23 @@ class ScanRequest:
         return pa.schema([pa.field(c, _ARROW_TYPES[c]) for c in self.columns])
 
 
+@dataclass(slots=True)
+class EventStream:
+    """One scan's Arrow stream, and what must be closed with it."""
+
+    reader: pa.RecordBatchReader
+    cursor: duckdb.DuckDBPyConnection | None = None
+
+    def close(self) -> None:
+        self.reader.close()
+        if self.cursor is not None:
+            self.cursor.close()
+
+
 class EventSource(Protocol):
     """Gives the sandbox the caller's rows, one fresh Arrow stream per scan."""
 
-    def open_stream(self, scan: ScanRequest) -> pa.RecordBatchReader:
+    def open_stream(self, scan: ScanRequest) -> EventStream:
         """A stream of ``scan.columns`` restricted to the scan's scope and range."""
         ...
 
@@ -88,13 +101,17 @@ class HotEventSource:
     def tiers(self, scan: ScanRequest) -> list[str]:
         return self._relation(scan)[1]
 
-    def open_stream(self, scan: ScanRequest) -> pa.RecordBatchReader:
+    def open_stream(self, scan: ScanRequest) -> EventStream:
         relation, _ = self._relation(scan)
         sql, params = scan_sql(relation, scan)
         with self._lock:  # cursor() on a shared connection is not thread-safe
             cursor = self._connection.cursor()
-        reader = cursor.execute(sql, params).to_arrow_reader(self._batch_rows)
-        return _ClosingReader.wrap(reader, cursor)
+        try:
+            reader = cursor.execute(sql, params).to_arrow_reader(self._batch_rows)
+        except BaseException:
+            cursor.close()
+            raise
+        return EventStream(reader, cursor)
 
 
 def scan_sql(relation: str, scan: ScanRequest) -> tuple[str, dict[str, Any]]:
@@ -112,20 +129,6 @@ def scan_sql(relation: str, scan: ScanRequest) -> tuple[str, dict[str, Any]]:
         params["end"] = scan.end
     columns = ", ".join(f'"{c}"' for c in scan.columns if c in COLUMN_NAMES)
     return f"SELECT {columns} FROM {relation} WHERE {' AND '.join(predicates)}", params
-
-
-class _ClosingReader:
-    """Keeps the cursor alive as long as its stream, and closes it with the stream."""
-
-    @staticmethod
-    def wrap(reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) -> pa.RecordBatchReader:
-        def batches() -> Any:
-            try:
-                yield from reader
-            finally:
-                cursor.close()
-
-        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
 def projected(columns: Sequence[str]) -> tuple[str, ...]:

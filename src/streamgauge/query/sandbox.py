@@ -1,0 +1,89 @@
+"""The engine layer of the SQL guard: a locked-down, throw-away DuckDB per request.
+
+Each request gets a fresh in-memory DuckDB instance (≈10 ms to open) that can
+see nothing but the caller's rows: no files, no network, no extensions, no
+Python objects by name, no spilling to a temporary directory, and a locked
+configuration, so that neither ``SET`` nor ``RESET`` can undo any of it. A timer
+thread ``interrupt()``s the statement at its deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import duckdb
+
+from streamgauge.errors import QueryTimeout
+
+from .clickhouse import install_clickhouse_functions
+
+
+@dataclass(frozen=True, slots=True)
+class SqlLimits:
+    """How much one SQL statement may use."""
+
+    timeout_s: float = 10.0
+    memory_limit: str = "512MB"
+    max_rows: int = 10_000
+    threads: int = 2
+
+
+def open_sandbox(limits: SqlLimits) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB that can reach nothing outside itself."""
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            # no temporary directory: DuckDB always allows reading from it
+            "temp_directory": "",
+            "memory_limit": limits.memory_limit,
+            "threads": limits.threads,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            # Python replacement scans would let SQL name any Python variable
+            "python_enable_replacements": False,
+        },
+    )
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        install_clickhouse_functions(con)
+        con.execute("SET enable_external_access = false")
+        con.execute("SET allow_community_extensions = false")
+        con.execute("SET allow_unsigned_extensions = false")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def lock(con: duckdb.DuckDBPyConnection) -> None:
+    """Freeze the configuration: from here on ``SET``/``RESET`` fail."""
+    con.execute("SET lock_configuration = true")
+
+
+@contextmanager
+def deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
+    """Interrupt ``con``'s running statement after ``seconds``; raise QueryTimeout then."""
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        con.interrupt()
+
+    timer = threading.Timer(seconds, interrupt)
+    timer.name = "streamgauge-sql-deadline"
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except duckdb.Error as error:
+        if fired.is_set():
+            raise QueryTimeout(
+                f"the query ran longer than its {seconds:g} s limit and was stopped",
+                details={"timeout_s": seconds},
+            ) from error
+        raise
+    finally:
+        timer.cancel()
