@@ -1,5 +1,6 @@
 """The archive tier: every event in the Apache Iceberg table ``streamgauge.events``."""
 
+from streamgauge.archive import compaction
 from streamgauge.archive.errors import ArchiveConflict
 from streamgauge.archive.settings import ArchiveSettings
 from streamgauge.archive.sink import ArchiveSink, FlushStats
@@ -13,4 +14,5 @@ __all__ = [
     "ArchiveSink",
     "FlushStats",
     "committed_offset",
+    "compaction",
 ]

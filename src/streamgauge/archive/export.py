@@ -110,7 +110,7 @@ def export(
         total = int(row[0]) if row else 0
         columns = ", ".join(f'"{c.name}"' for c in COLUMNS)
         query = f"SELECT {columns} FROM {relation} {where} ORDER BY timestamp, event_id"
-        reader = con.execute(query, params).fetch_record_batch(BATCH_EVENTS)
+        reader = con.execute(query, params).to_arrow_reader(BATCH_EVENTS)
         writer = _Writer(fmt, partial, reader.schema)
         written = 0
         try:
