@@ -52,12 +52,14 @@ class ServerProcess:
         data_dir: Path,
         *,
         host: str = "127.0.0.1",
+        connect_host: str | None = None,
         config: Path | None = None,
         env: dict[str, str] | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
+        self.connect_host = connect_host or host
         self.config = config
         self.env = dict(env or {})
         self.extra_args = list(extra_args)
@@ -68,11 +70,11 @@ class ServerProcess:
 
     @property
     def ingest_url(self) -> str:
-        return f"http://{self.host}:{self.ingest_port}"
+        return f"http://{self.connect_host}:{self.ingest_port}"
 
     @property
     def query_url(self) -> str:
-        return f"http://{self.host}:{self.query_port}"
+        return f"http://{self.connect_host}:{self.query_port}"
 
     def command(self) -> list[str]:
         args = [
