@@ -2,8 +2,9 @@
 
 Put it first, so the duration covers the other middleware. The route template is
 ``request.resolver_match.route`` with a leading ``/`` (``/items/<int:item_id>``); a request no
-URL pattern matched is recorded as ``<unmatched>``. Django turns view exceptions into 500
-responses inside the middleware chain; ``process_exception`` notes their type as ``error``.
+URL pattern matched is recorded as ``<unmatched>``. Django turns view exceptions into
+responses inside the middleware chain; ``process_exception`` notes their type, recorded as
+``error`` when the answer is a 5xx (``Http404``, ``PermissionDenied`` are answers, not errors).
 Works under WSGI and ASGI (the middleware is sync- and async-capable).
 
 Configured from ``settings.STREAMGAUGE`` (a dict; all keys optional)::
@@ -77,6 +78,7 @@ class StreamgaugeMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        # Kept only if the answer is a 5xx: Http404 or PermissionDenied are answers, not errors.
         setattr(request, _ERROR_ATTRIBUTE, type(exception).__name__)
 
     def _record(
@@ -88,7 +90,8 @@ class StreamgaugeMiddleware:
             route=route_template(request),
             status_code=status_code,
             started_ns=started_ns,
-            error=error or getattr(request, _ERROR_ATTRIBUTE, None),
+            error=error
+            or (getattr(request, _ERROR_ATTRIBUTE, None) if status_code >= 500 else None),
         )
 
 

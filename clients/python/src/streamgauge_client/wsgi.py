@@ -1,6 +1,6 @@
 """WSGI middleware (any WSGI app; Flask and Django have their own glue on top of or beside it).
 
-Timing ends when the server closes the response body, so a streamed body is included. The
+Timing ends when the response body is exhausted or closed, so a streamed body is included. The
 route template comes from ``route=``, a function of the environ called after the app; without
 one, or when it returns ``None``, the route is ``<unmatched>``. Framework glue can instead fill
 the dict at ``environ[ENVIRON_KEY]`` (``route``, ``error``, ids, ``properties``) while the
@@ -96,16 +96,18 @@ class StreamgaugeMiddleware:
 
 
 class _ClosingBody:
-    """The app's body, recording the request when the server closes it (PEP 3333)."""
+    """The app's body, recording the request once: when it is exhausted or closed (PEP 3333
+    servers always close; test clients that leave the body unclosed still read it)."""
 
-    __slots__ = ("_body", "_on_close")
+    __slots__ = ("_body", "_on_done")
 
-    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
+    def __init__(self, body: Iterable[bytes], on_done: Callable[[], None]) -> None:
         self._body = body
-        self._on_close = on_close
+        self._on_done: Callable[[], None] | None = on_done
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
+        yield from self._body
+        self._done()
 
     def close(self) -> None:
         try:
@@ -113,4 +115,9 @@ class _ClosingBody:
             if close is not None:
                 close()
         finally:
-            self._on_close()
+            self._done()
+
+    def _done(self) -> None:
+        on_done, self._on_done = self._on_done, None
+        if on_done is not None:
+            on_done()

@@ -1,0 +1,145 @@
+"""The Django middleware: a ``MIDDLEWARE`` entry configured from ``settings.STREAMGAUGE``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import django
+import pytest
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.test import AsyncClient, Client, override_settings
+from django.urls import include, path, re_path
+
+from client_support import ListClient
+
+CLIENT = ListClient()
+
+
+def item(request: HttpRequest, item_id: int) -> HttpResponse:
+    if item_id == 0:
+        raise Http404("no such item")
+    return JsonResponse({"id": item_id})
+
+
+def org_item(request: HttpRequest, org: str, item_id: int) -> HttpResponse:
+    return JsonResponse({"org": org, "id": item_id})
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    raise ValueError("kaboom")
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+def legacy(request: HttpRequest, slug: str) -> HttpResponse:
+    return HttpResponse(slug)
+
+
+async def slow(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("async")
+
+
+urlpatterns = [
+    path("items/<int:item_id>/", item),
+    path("boom/", boom),
+    path("health/", health),
+    path("async/", slow),
+    path("api/v1/", include([path("orgs/<slug:org>/items/<int:item_id>", org_item)])),
+    re_path(r"^legacy/(?P<slug>[a-z]+)/$", legacy),
+]
+
+
+def user_from_header(request: HttpRequest) -> str | None:
+    return request.headers.get("X-User")
+
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        ALLOWED_HOSTS=["testserver"],
+        ROOT_URLCONF=__name__,
+        SECRET_KEY="test",
+        MIDDLEWARE=["streamgauge_client.django.StreamgaugeMiddleware"],
+        STREAMGAUGE={
+            "CLIENT": CLIENT,
+            "SKIP_PATHS": ["/health/"],
+            "USER_ID": f"{__name__}.user_from_header",
+            "PROPERTIES": lambda request: {"host": request.get_host()},
+        },
+    )
+    django.setup()
+
+
+@pytest.fixture(autouse=True)
+def fresh_events() -> None:
+    CLIENT.events.clear()
+
+
+def summary(event: dict[str, Any]) -> tuple[Any, ...]:
+    p, perf = event["properties"], event["performance"]
+    return (p["method"], p["route"], perf["statusCode"], perf.get("error"))
+
+
+def test_django_requests_are_recorded_with_resolver_routes() -> None:
+    http = Client(raise_request_exception=False)
+    assert http.get("/items/42/").status_code == 200
+    assert http.get("/items/0/").status_code == 404
+    assert http.get("/nope/17/").status_code == 404
+    assert http.get("/boom/").status_code == 500
+    assert http.get("/health/").status_code == 200
+    assert http.get("/api/v1/orgs/acme/items/3").status_code == 200
+    assert http.get("/legacy/abc/").status_code == 200
+    assert [summary(e) for e in CLIENT.events] == [
+        ("GET", "/items/<int:item_id>/", 200, None),
+        ("GET", "/items/<int:item_id>/", 404, None),  # Http404 is an answer, not an error
+        ("GET", "<unmatched>", 404, None),
+        ("GET", "/boom/", 500, "ValueError"),
+        ("GET", "/api/v1/orgs/<slug:org>/items/<int:item_id>", 200, None),
+        ("GET", "/^legacy/(?P<slug>[a-z]+)/$", 200, None),
+    ]
+    assert all(e["performance"]["duration"] > 0 for e in CLIENT.events)
+
+
+def test_hooks_from_settings() -> None:
+    Client().post("/items/5/", HTTP_X_USER="user_7")
+    (event,) = CLIENT.events
+    assert event["userId"] == "user_7"
+    assert event["properties"] == {"method": "POST", "route": "/items/<int:item_id>/",
+                                   "host": "testserver"}  # fmt: skip
+
+
+def test_the_exception_reaches_django_unchanged() -> None:
+    with pytest.raises(ValueError, match="kaboom"):
+        Client().get("/boom/")  # the test client re-raises what the view raised
+    assert summary(CLIENT.events[0]) == ("GET", "/boom/", 500, "ValueError")
+
+
+def test_async_django() -> None:
+    async def main() -> int:
+        response = await AsyncClient().get("/async/")
+        return int(response.status_code)
+
+    assert asyncio.run(main()) == 200
+    assert summary(CLIENT.events[0]) == ("GET", "/async/", 200, None)
+
+
+def test_a_dotted_client_path_and_a_bad_client_are_checked() -> None:
+    from streamgauge_client.django import recorder_from_settings
+
+    recorder = recorder_from_settings({"CLIENT": f"{__name__}.CLIENT", "SAMPLE_RATE": "0.5"})
+    assert recorder.client is CLIENT and recorder.sample_rate == 0.5
+    with pytest.raises(TypeError, match=r"must be a streamgauge_client\.Client"):
+        recorder_from_settings({"CLIENT": object()})
+
+
+@override_settings(STREAMGAUGE={"URL": "http://analytics.internal:8787", "WRITE_KEY": "sg_w"})
+def test_url_and_write_key_from_settings() -> None:
+    from streamgauge_client.django import StreamgaugeMiddleware
+
+    middleware = StreamgaugeMiddleware(lambda request: HttpResponse())
+    assert middleware.recorder.client.endpoint == "http://analytics.internal:8787/events/batch"
+    assert middleware.recorder.client.write_key == "sg_w"
