@@ -5,73 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import django
 import pytest
-from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.test import AsyncClient, Client, override_settings
-from django.urls import include, path, re_path
 
-from client_support import ListClient
+import django_app
 
-CLIENT = ListClient()
-
-
-def item(request: HttpRequest, item_id: int) -> HttpResponse:
-    if item_id == 0:
-        raise Http404("no such item")
-    return JsonResponse({"id": item_id})
-
-
-def org_item(request: HttpRequest, org: str, item_id: int) -> HttpResponse:
-    return JsonResponse({"org": org, "id": item_id})
-
-
-def boom(request: HttpRequest) -> HttpResponse:
-    raise ValueError("kaboom")
-
-
-def health(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok")
-
-
-def legacy(request: HttpRequest, slug: str) -> HttpResponse:
-    return HttpResponse(slug)
-
-
-async def slow(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("async")
-
-
-urlpatterns = [
-    path("items/<int:item_id>/", item),
-    path("boom/", boom),
-    path("health/", health),
-    path("async/", slow),
-    path("api/v1/", include([path("orgs/<slug:org>/items/<int:item_id>", org_item)])),
-    re_path(r"^legacy/(?P<slug>[a-z]+)/$", legacy),
-]
-
-
-def user_from_header(request: HttpRequest) -> str | None:
-    return request.headers.get("X-User")
-
-
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        ALLOWED_HOSTS=["testserver"],
-        ROOT_URLCONF=__name__,
-        SECRET_KEY="test",
-        MIDDLEWARE=["streamgauge_client.django.StreamgaugeMiddleware"],
-        STREAMGAUGE={
-            "CLIENT": CLIENT,
-            "SKIP_PATHS": ["/health/"],
-            "USER_ID": f"{__name__}.user_from_header",
-            "PROPERTIES": lambda request: {"host": request.get_host()},
-        },
-    )
-    django.setup()
+django_app.configure()
+CLIENT = django_app.CLIENT
 
 
 @pytest.fixture(autouse=True)
@@ -130,7 +71,7 @@ def test_async_django() -> None:
 def test_a_dotted_client_path_and_a_bad_client_are_checked() -> None:
     from streamgauge_client.django import recorder_from_settings
 
-    recorder = recorder_from_settings({"CLIENT": f"{__name__}.CLIENT", "SAMPLE_RATE": "0.5"})
+    recorder = recorder_from_settings({"CLIENT": "django_app.CLIENT", "SAMPLE_RATE": "0.5"})
     assert recorder.client is CLIENT and recorder.sample_rate == 0.5
     with pytest.raises(TypeError, match=r"must be a streamgauge_client\.Client"):
         recorder_from_settings({"CLIENT": object()})
