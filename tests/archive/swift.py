@@ -1,7 +1,7 @@
 """A real S3 endpoint for tests: OpenStack Swift with its s3api middleware, on loopback.
 
 Needs Debian's packages ``swift swift-proxy swift-account swift-container
-swift-object`` (they provide the ``swift-*-server`` and ``swift-ring-builder``
+swift-object memcached`` (tempauth keeps its tokens in memcached; the others provide the ``swift-*-server`` and ``swift-ring-builder``
 commands and the Python ``swift`` package with ``s3api``). Everything lives
 in one temporary directory: configs, rings (one device, one replica), and the
 storage device. The daemons drop privileges to user ``swift``, so the device
@@ -27,6 +27,7 @@ import httpx
 SERVERS = ("account", "container", "object")
 ACCESS_KEY, SECRET_KEY = "test:tester", "testing"
 REQUIRED_COMMANDS = (
+    "memcached",
     "swift-proxy-server",
     "swift-account-server",
     "swift-container-server",
@@ -41,7 +42,7 @@ def missing_reason() -> str | None:
     if missing:
         return (
             f"Swift is not installed ({', '.join(missing)} missing): apt-get install "
-            "swift swift-proxy swift-account swift-container swift-object"
+            "swift swift-proxy swift-account swift-container swift-object memcached"
         )
     try:
         pwd.getpwnam("swift")
@@ -72,7 +73,7 @@ log_level = WARNING
 
 _PROXY_PIPELINE = """
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging listing_formats s3api tempauth \
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth \
 copy slo dlo proxy-logging proxy-server
 
 [app:proxy-server]
@@ -86,6 +87,10 @@ location = us-east-1
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
+
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:{memcache_port}
 
 [filter:catch_errors]
 use = egg:swift#catch_errors
@@ -143,10 +148,9 @@ def _write_configs(root: Path, ports: dict[str, int]) -> None:
         body = _COMMON.format(port=ports[name], root=root, name=name)
         body += f"\n[pipeline:main]\npipeline = {name}-server\n\n"
         body += f"[app:{name}-server]\nuse = egg:swift#{name}\n"
-        if name == "container":
-            body += "allow_versions = true\n"
         (root / f"{name}-server.conf").write_text(body)
-    proxy = _COMMON.format(port=ports["proxy"], root=root, name="proxy") + _PROXY_PIPELINE
+    proxy = _COMMON.format(port=ports["proxy"], root=root, name="proxy")
+    proxy += _PROXY_PIPELINE.format(memcache_port=ports["memcached"])
     (root / "proxy-server.conf").write_text(proxy)
 
 
@@ -174,7 +178,7 @@ def start(*, timeout: float = 30.0) -> Swift:
     """
     root = Path(tempfile.mkdtemp(prefix="streamgauge-swift-"))
     root.chmod(0o755)
-    ports = {name: _free_port() for name in (*SERVERS, "proxy")}
+    ports = {name: _free_port() for name in (*SERVERS, "proxy", "memcached")}
     _write_configs(root, ports)
     _build_rings(root, ports)
     device = root / "devices" / "d1"
@@ -183,15 +187,24 @@ def start(*, timeout: float = 30.0) -> Swift:
     for path in (root, root / "devices", device):
         os.chown(path, swift_user.pw_uid, swift_user.pw_gid)
     log = (root / "swift.log").open("ab")
+    memcached = ["memcached", "-l", "127.0.0.1", "-p", str(ports["memcached"]), "-U", "0"]
     processes = [
         subprocess.Popen(
-            # -v: log to stdout too, since there is no syslog to receive it.
-            [f"swift-{name}-server", str(root / f"{name}-server.conf"), "-v"],
+            memcached + ["-u", "swift"],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-        )
-        for name in (*SERVERS, "proxy")
+        ),
+        *(
+            subprocess.Popen(
+                # -v: log to stdout too, since there is no syslog to receive it.
+                [f"swift-{name}-server", str(root / f"{name}-server.conf"), "-v"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            for name in (*SERVERS, "proxy")
+        ),
     ]
     swift = Swift(root=root, endpoint=f"http://127.0.0.1:{ports['proxy']}", processes=processes)
     deadline = time.monotonic() + timeout

@@ -15,9 +15,11 @@ from streamgauge.scope import KeyScope, Principal
 
 # Spans Europe/Berlin's DST change (2025-10-26 03:00 CEST -> 02:00 CET).
 CONFIG = TrafficConfig(
-    start=datetime(2025, 10, 22, tzinfo=UTC), end=datetime(2025, 10, 29, tzinfo=UTC),
-    events=12_000, seed=11,
-)  # fmt: skip
+    start=datetime(2025, 10, 22, tzinfo=UTC),
+    end=datetime(2025, 10, 29, tzinfo=UTC),
+    events=12_000,
+    seed=11,
+)
 NOW = datetime(2025, 10, 29, tzinfo=UTC)
 PROJECT = "proj_0"
 
@@ -41,7 +43,9 @@ def loaded() -> Iterator[tuple[duckdb.DuckDBPyConnection, list[dict[str, Any]]]]
 
 
 @pytest.fixture(scope="session")
-def con(loaded: tuple[duckdb.DuckDBPyConnection, list[dict[str, Any]]]) -> duckdb.DuckDBPyConnection:
+def con(
+    loaded: tuple[duckdb.DuckDBPyConnection, list[dict[str, Any]]],
+) -> duckdb.DuckDBPyConnection:
     return loaded[0]
 
 

@@ -29,7 +29,9 @@ def bucket(ts: datetime, granularity: str, tz: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
-def in_range(events: Iterable[dict[str, Any]], project: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def in_range(
+    events: Iterable[dict[str, Any]], project: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     return [e for e in events if e["project_id"] == project and start <= e["timestamp"] < end]
 
 

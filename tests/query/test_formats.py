@@ -14,8 +14,13 @@ from streamgauge.query import pick_format, render, run_query
 
 from .conftest import NOW
 
-BODY = {"start": "2025-10-25T00:00:00Z", "end": "2025-10-25T03:00:00Z", "groupBy": "hour",
-        "metrics": ["count", "avg(duration_ms)"], "fill": True}  # fmt: skip
+BODY = {
+    "start": "2025-10-25T00:00:00Z",
+    "end": "2025-10-25T03:00:00Z",
+    "groupBy": "hour",
+    "metrics": ["count", "avg(duration_ms)"],
+    "fill": True,
+}
 
 
 @pytest.fixture
@@ -38,7 +43,9 @@ def test_csv_and_ndjson(result) -> None:
     assert media.startswith("text/csv") and lines[0] == "time,count,avg(duration_ms)"
     assert lines[1].startswith(f"2025-10-25T00:00:00Z,{result.rows[0]['count']},")
     ndjson, _ = render(result, "ndjson")
-    assert [json.loads(line)["count"] for line in ndjson.splitlines()] == [r["count"] for r in result.rows]
+    assert [json.loads(line)["count"] for line in ndjson.splitlines()] == [
+        r["count"] for r in result.rows
+    ]
 
 
 def test_parquet_and_arrow_keep_types(result) -> None:
@@ -51,10 +58,15 @@ def test_parquet_and_arrow_keep_types(result) -> None:
 
 @pytest.mark.parametrize(
     ("query", "accept", "chosen"),
-    [(None, None, "json"), ("csv", "application/json", "csv"), (None, "text/csv", "csv"),
-     (None, "application/vnd.apache.parquet;q=0.5, application/x-ndjson;q=0.9", "ndjson"),
-     (None, "text/html, */*;q=0.1", "json"), (None, "application/vnd.apache.arrow.stream", "arrow")],
-)  # fmt: skip
+    [
+        (None, None, "json"),
+        ("csv", "application/json", "csv"),
+        (None, "text/csv", "csv"),
+        (None, "application/vnd.apache.parquet;q=0.5, application/x-ndjson;q=0.9", "ndjson"),
+        (None, "text/html, */*;q=0.1", "json"),
+        (None, "application/vnd.apache.arrow.stream", "arrow"),
+    ],
+)
 def test_pick_format(query, accept, chosen) -> None:
     assert pick_format(query, accept) == chosen
 

@@ -25,7 +25,17 @@ def run(con, principal, name: str, body: dict[str, Any]) -> list[dict[str, Any]]
 
 def test_templates_are_listed_with_their_parameters() -> None:
     listed = {t.name: t for t in list_templates()}
-    assert set(listed) == {"performance", "errors", "users", "sessions", "retention", "funnel", "top", "anomalies", "usage"}
+    assert set(listed) == {
+        "performance",
+        "errors",
+        "users",
+        "sessions",
+        "retention",
+        "funnel",
+        "top",
+        "anomalies",
+        "usage",
+    }
     assert "groupBy" in listed["performance"].parameters["properties"]
     assert set(ALIASES.values()) <= set(listed)
 
@@ -51,7 +61,9 @@ def test_performance_by_endpoint(con, principal, events) -> None:
     for e in in_range(events, PROJECT, START, END):
         if e["duration_ms"] is not None:
             groups[(e["method"], e["path"])].append(e["duration_ms"])
-    assert {(r["method"], r["path"]): r["requests"] for r in rows} == {k: len(v) for k, v in groups.items()}
+    assert {(r["method"], r["path"]): r["requests"] for r in rows} == {
+        k: len(v) for k, v in groups.items()
+    }
     for row in rows:
         assert close(row["p95_ms"], quantile(groups[(row["method"], row["path"])], 0.95))
 
@@ -78,7 +90,12 @@ def test_errors_over_time_and_by_message(con, principal, events) -> None:
 
 
 def test_top_dimension_by_metric(con, principal, events) -> None:
-    rows = run(con, principal, "top", {**RANGE, "dimension": "properties.plan", "metric": "uniq(session_id)", "limit": 2})
+    rows = run(
+        con,
+        principal,
+        "top",
+        {**RANGE, "dimension": "properties.plan", "metric": "uniq(session_id)", "limit": 2},
+    )
     sessions: dict[str, set[str]] = defaultdict(set)
     for e in in_range(events, PROJECT, START, END):
         sessions[prop(e, "plan")].add(e["session_id"])
@@ -93,7 +110,9 @@ def _local_day(ts: datetime, tz: str) -> date:
 def test_users_dau_wau_mau_new_and_returning(con, principal, events) -> None:
     tz = "Europe/Berlin"
     rows = run(con, principal, "users", {**RANGE, "timezone": tz})
-    mine = [e for e in events if e["project_id"] == PROJECT and e["user_id"] and e["timestamp"] < END]
+    mine = [
+        e for e in events if e["project_id"] == PROJECT and e["user_id"] and e["timestamp"] < END
+    ]
     first_seen: dict[str, datetime] = {}
     for e in mine:
         first_seen[e["user_id"]] = min(first_seen.get(e["user_id"], e["timestamp"]), e["timestamp"])
@@ -107,11 +126,20 @@ def test_users_dau_wau_mau_new_and_returning(con, principal, events) -> None:
     expected_days = [date(2025, 10, 25), date(2025, 10, 26), date(2025, 10, 27), date(2025, 10, 28)]
     assert [_local_day(r["time"], tz) for r in rows] == expected_days
     for row, day in zip(rows, expected_days, strict=True):
-        window = lambda n: set().union(*(days[day - timedelta(days=k)] for k in range(n)))  # noqa: E731
+
+        def window(n: int, day: date = day) -> set[str]:
+            return set().union(*(days[day - timedelta(days=k)] for k in range(n)))
+
         new = {u for u, seen in first_seen.items() if seen >= START and _local_day(seen, tz) == day}
         assert row["active_users"] == len(in_range_days[day])
-        assert row["new_users"] == len(new) and row["returning_users"] == len(in_range_days[day]) - len(new)
-        assert (row["dau"], row["wau"], row["mau"]) == (len(window(1)), len(window(7)), len(window(30)))
+        assert row["new_users"] == len(new) and row["returning_users"] == len(
+            in_range_days[day]
+        ) - len(new)
+        assert (row["dau"], row["wau"], row["mau"]) == (
+            len(window(1)),
+            len(window(7)),
+            len(window(30)),
+        )
 
 
 def test_sessions(con, principal, events) -> None:
@@ -130,7 +158,12 @@ def test_sessions(con, principal, events) -> None:
 
 
 def test_retention_by_day(con, principal, events) -> None:
-    body = {"start": "2025-10-22T00:00:00Z", "end": "2025-10-29T00:00:00Z", "period": "day", "periods": 4}
+    body = {
+        "start": "2025-10-22T00:00:00Z",
+        "end": "2025-10-29T00:00:00Z",
+        "period": "day",
+        "periods": 4,
+    }
     rows = run(con, principal, "retention", body)
     mine = [e for e in events if e["project_id"] == PROJECT and e["user_id"]]
     first: dict[str, date] = {}
@@ -145,7 +178,9 @@ def test_retention_by_day(con, principal, events) -> None:
             if cohort + timedelta(days=k) < date(2025, 10, 29):
                 users = sum(cohort + timedelta(days=k) in active[u] for u in members)
                 expected.append((cohort, len(members), k, users, users / len(members)))
-    assert [(r["cohort"].date(), r["cohort_size"], r["period"], r["users"], r["share"]) for r in rows] == expected
+    assert [
+        (r["cohort"].date(), r["cohort_size"], r["period"], r["users"], r["share"]) for r in rows
+    ] == expected
 
 
 def test_funnel(con, principal, events) -> None:
@@ -164,7 +199,11 @@ def test_funnel(con, principal, events) -> None:
         t0 = previous = times[0]
         reached[0].append(0.0)
         for i, step in enumerate(steps[1:], start=1):
-            later = [e["timestamp"] for e in user_events if e["event"] == step and previous < e["timestamp"] < t0 + timedelta(hours=6)]
+            later = [
+                e["timestamp"]
+                for e in user_events
+                if e["event"] == step and previous < e["timestamp"] < t0 + timedelta(hours=6)
+            ]
             if not later:
                 break
             reached[i].append((later[0] - previous).total_seconds())
@@ -177,8 +216,15 @@ def test_funnel(con, principal, events) -> None:
 
 
 def test_anomalies_score_each_bucket_against_its_trailing_median(con, principal, events) -> None:
-    body = {"start": "2025-10-26T00:00:00Z", "end": "2025-10-28T00:00:00Z", "groupBy": "hour",
-            "event": "api.request", "window": 24, "threshold": 2.0, "includeAll": True}  # fmt: skip
+    body = {
+        "start": "2025-10-26T00:00:00Z",
+        "end": "2025-10-28T00:00:00Z",
+        "groupBy": "hour",
+        "event": "api.request",
+        "window": 24,
+        "threshold": 2.0,
+        "includeAll": True,
+    }
     rows = run(con, principal, "anomalies", body)
     first = datetime(2025, 10, 25, tzinfo=UTC)
     counts = [0] * 72
@@ -191,7 +237,11 @@ def test_anomalies_score_each_bucket_against_its_trailing_median(con, principal,
         median = statistics.median(history)
         mad = statistics.median(abs(x - median) for x in history) * 1.4826
         spread = mad or 1.2533 * statistics.fmean(abs(x - median) for x in history)
-        assert row["value"] == counts[h] and close(row["expected"], median) and close(row["spread"], spread)
+        assert (
+            row["value"] == counts[h]
+            and close(row["expected"], median)
+            and close(row["spread"], spread)
+        )
         assert close(row["score"], (counts[h] - median) / spread)
         assert row["anomaly"] is (abs(row["score"]) > 2.0)
     assert any(r["anomaly"] for r in rows)
@@ -205,9 +255,34 @@ def test_usage_per_organization_sku_and_unit(con, principal, events, organizatio
     rows = run(con, principal, "usage", body)
     totals: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for e in events:
-        if e["project_id"] == PROJECT and e["usage_quantity"] is not None and organization in (None, e["organization_id"]):
-            totals[(e["organization_id"], e["usage_sku"], e["usage_unit"])].append(e["usage_quantity"])
+        if (
+            e["project_id"] == PROJECT
+            and e["usage_quantity"] is not None
+            and organization in (None, e["organization_id"])
+        ):
+            totals[(e["organization_id"], e["usage_sku"], e["usage_unit"])].append(
+                e["usage_quantity"]
+            )
     assert [(r["organization_id"], r["usage_sku"], r["usage_unit"]) for r in rows] == sorted(totals)
     for row in rows:
         values = totals[(row["organization_id"], row["usage_sku"], row["usage_unit"])]
         assert row["events"] == len(values) and close(row["quantity"], sum(values))
+
+
+def test_every_route_has_request_and_response_schemas() -> None:
+    from streamgauge.query.schemas import endpoint_schemas
+
+    paths, components = endpoint_schemas()
+    assert {
+        "/query",
+        "/templates",
+        "/metrics/performance",
+        "/metrics/errors",
+        "/metrics/users",
+        "/billing/usage",
+    } <= set(paths)
+    assert {f"/templates/{name}" for name in ALIASES.values()} <= set(paths)
+    usage = paths["/billing/usage"]
+    assert usage.request == {"$ref": "#/components/schemas/UsageParams"}
+    assert "organizationId" in components["UsageParams"]["properties"]
+    assert "quantity" in components["UsageRow"]["properties"]

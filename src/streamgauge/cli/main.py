@@ -18,7 +18,7 @@ import click
 
 from streamgauge import __version__
 from streamgauge.cli.output import emit_object, emit_rows, errors
-from streamgauge.config import Settings, load_settings
+from streamgauge.config import Settings, effective, load_settings, settings_markdown
 from streamgauge.errors import ConfigError, StartupRefused, StreamgaugeError
 from streamgauge.runtime import DataPaths
 from streamgauge.scope import KeyScope
@@ -288,3 +288,51 @@ def dlq_replay(
          "still_invalid": outcome.still_invalid},
         output,
     )  # fmt: skip
+
+
+# -- configuration --------------------------------------------------------------------
+
+
+@cli.group()
+def config() -> None:
+    """Check and show the configuration.
+
+    Example: streamgauge config check streamgauge.yaml
+    """
+
+
+@config.command("check")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@clear_errors
+def config_check(file: Path) -> None:
+    """Validate a config file; say what is wrong and where.
+
+    Example: streamgauge config check streamgauge.yaml
+    """
+    load_settings(file)
+    click.echo(f"{file}: ok")
+
+
+@config.command("show")
+@CONFIG
+@click.option("--output", "-o", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@clear_errors
+def config_show(config_path: Path | None, output: str) -> None:
+    """Print the effective configuration: defaults, then the file, then environment.
+
+    Example: streamgauge config show --config streamgauge.yaml
+    """
+    import msgspec
+    import yaml
+
+    values = effective(_settings(config_path))
+    click.echo(msgspec.json.encode(values).decode() if output == "json" else yaml.safe_dump(values))
+
+
+@config.command("docs")
+def config_docs() -> None:
+    """Print every setting as a Markdown table (docs/settings.md is this output).
+
+    Example: streamgauge config docs > docs/settings.md
+    """
+    click.echo(settings_markdown(), nl=False)

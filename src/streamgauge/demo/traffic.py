@@ -14,6 +14,7 @@ Columns are built with numpy and pyarrow so ten million events take seconds:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -56,9 +57,33 @@ PLANS: Final = ("free", "pro", "enterprise")
 ERRORS_5XX: Final = ("upstream timeout", "database connection reset", "internal error")
 _CLIENT_STATUSES: Final = (400, 401, 404, 429)
 _HOURLY_SHAPE: Final = np.array(
-    [0.3, 0.25, 0.2, 0.2, 0.25, 0.35, 0.55, 0.8, 1.0, 1.1, 1.15, 1.2,
-     1.15, 1.1, 1.1, 1.15, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
-)  # fmt: skip
+    [
+        0.3,
+        0.25,
+        0.2,
+        0.2,
+        0.25,
+        0.35,
+        0.55,
+        0.8,
+        1.0,
+        1.1,
+        1.15,
+        1.2,
+        1.15,
+        1.1,
+        1.1,
+        1.15,
+        1.1,
+        1.0,
+        0.9,
+        0.8,
+        0.7,
+        0.6,
+        0.5,
+        0.4,
+    ]
+)
 _US_PER_S: Final = 1_000_000
 
 
@@ -104,7 +129,7 @@ def _strings(prefix: str, numbers: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pc.cast(pa.array(numbers), pa.string()), "")
 
 
-def _take(values: list[str | None], index: np.ndarray) -> pa.Array:
+def _take(values: Sequence[str | None], index: np.ndarray) -> pa.Array:
     """``values[index]`` as a string array; index -1 picks the last value."""
     index = np.where(index < 0, len(values) - 1, index)
     return pc.take(pa.array(values, pa.string()), pa.array(index, pa.int32()))
@@ -194,11 +219,19 @@ def _block(config: TrafficConfig, rng: np.random.Generator, wanted: int, first_i
         "event": _take(list(EVENT_NAMES), event),
         "timestamp": pa.array(timestamp, pa.int64()),
         "received_at": pa.array(timestamp + rng.integers(2_000, 900_000, n), pa.int64()),
-        "user_id": pc.if_else(pa.array(anonymous_event), pa.scalar(None, pa.string()), _strings("user_", user_numbers)),
-        "anonymous_id": pc.if_else(pa.array(anonymous_event), _strings("anon_", owner + first_id), pa.scalar(None, pa.string())),
+        "user_id": pc.if_else(
+            pa.array(anonymous_event), pa.scalar(None, pa.string()), _strings("user_", user_numbers)
+        ),
+        "anonymous_id": pc.if_else(
+            pa.array(anonymous_event),
+            _strings("anon_", owner + first_id),
+            pa.scalar(None, pa.string()),
+        ),
         "session_id": _strings(f"sess_{config.seed}_", owner + first_id),
         "organization_id": _strings("org_", session_org[owner]),
-        "duration_ms": pa.array(np.where(is_request, duration, np.nan), pa.float64(), from_pandas=True),
+        "duration_ms": pa.array(
+            np.where(is_request, duration, np.nan), pa.float64(), from_pandas=True
+        ),
         "status_code": pa.array(np.where(is_request, status, 0), pa.int32(), mask=~is_request),
         "error": _take([*ERRORS_5XX, None], np.where(is_request, error_index, -1)),
         "usage_quantity": pa.array(quantity, pa.float64(), mask=~is_usage),
@@ -209,13 +242,14 @@ def _block(config: TrafficConfig, rng: np.random.Generator, wanted: int, first_i
         "source": _take(["native"], np.zeros(n, np.int64)),
         "properties": _properties(event, endpoint, region, plan),
         "context": _take(['{"library":{"name":"streamgauge-demo"}}'], np.zeros(n, np.int64)),
-    }  # fmt: skip
+    }
     schema = arrow_schema()
     arrays = [
-        columns[f.name].cast(f.type) if f.name not in ("timestamp", "received_at")
+        columns[f.name].cast(f.type)
+        if f.name not in ("timestamp", "received_at")
         else columns[f.name].cast(pa.timestamp("us")).cast(f.type)
         for f in schema
-    ]  # fmt: skip
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -317,7 +317,7 @@ class LocalLog(Log):
         cutoff = int(time.time() - self.retention_s)
         self._conn.execute(
             "DELETE FROM log WHERE offset IN (SELECT offset FROM log WHERE offset <= ?"
-            " AND appended_at < ? ORDER BY offset LIMIT ?)",
+            " AND appended_at <= ? ORDER BY offset LIMIT ?)",
             (safe, cutoff, _TRUNCATE_CHUNK),
         )
 

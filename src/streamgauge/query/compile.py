@@ -147,9 +147,14 @@ def compile_query(ctx: QueryContext, request: QueryRequest) -> CompiledQuery:
     projected = [f"{bucket_sql(rng.granularity, timestamp, tz)} AS __t"] if rng.bucketed else []
     projected += [f"{d.sql(params)} AS __d{i}" for i, d in enumerate(dimensions)]
     scoped = scoped_events(
-        ctx, params, rng.start, rng.end, event=request.event, filters=request.filters,
+        ctx,
+        params,
+        rng.start,
+        rng.end,
+        event=request.event,
+        filters=request.filters,
         columns=", ".join([*projected, "*"]),
-    )  # fmt: skip
+    )
     aggregates = [
         f"{'count(*)' if m.kind == 'rate' else m.aggregate_sql(params, '')} AS __m{i}"
         for i, (_, m) in enumerate(metrics)

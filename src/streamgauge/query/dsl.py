@@ -15,9 +15,19 @@ from streamgauge.errors import ValidationFailed
 
 Scalar = str | int | float | bool
 FilterOp = Literal[
-    "eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte",
-    "contains", "starts_with", "exists", "not_exists",
-]  # fmt: skip
+    "eq",
+    "neq",
+    "in",
+    "not_in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "contains",
+    "starts_with",
+    "exists",
+    "not_exists",
+]
 
 DEFAULT_LIMIT: Final = 10_000
 MAX_LIMIT: Final = 100_000

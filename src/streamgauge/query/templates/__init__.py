@@ -11,5 +11,17 @@ from .base import (
     run_template,
 )
 
-__all__ = ["ALIASES", "REGISTRY", "Template", "TemplateInfo", "anomalies", "get_template", "journeys",
-           "list_templates", "people", "run_template", "traffic", "usage"]  # fmt: skip
+__all__ = [
+    "ALIASES",
+    "REGISTRY",
+    "Template",
+    "TemplateInfo",
+    "anomalies",
+    "get_template",
+    "journeys",
+    "list_templates",
+    "people",
+    "run_template",
+    "traffic",
+    "usage",
+]

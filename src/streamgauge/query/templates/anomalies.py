@@ -67,10 +67,15 @@ def anomalies(ctx: QueryContext, params: AnomaliesParams) -> QueryResult:
     first = bucket_start(rng.start, rng.granularity, rng.tz)
     request = QueryRequest(
         format_instant(step_back(first, params.window, rng.granularity, rng.tz)),
-        format_instant(rng.end), params.timezone, group_by=rng.granularity,
-        event=params.event, filters=params.filters, fill=True, limit=100_000,
+        format_instant(rng.end),
+        params.timezone,
+        group_by=rng.granularity,
+        event=params.event,
+        filters=params.filters,
+        fill=True,
+        limit=100_000,
         metrics=[NamedMetric(params.metric, "value")],
-    )  # fmt: skip
+    )
     series = execute_request(ctx, request, time.perf_counter()).rows
     rows: list[dict[str, Any]] = []
     for i, row in enumerate(series):
@@ -82,11 +87,24 @@ def anomalies(ctx: QueryContext, params: AnomaliesParams) -> QueryResult:
         expected, spread, score = _score(float(row["value"]), history)
         flagged = score is None or abs(score) > params.threshold
         if flagged or params.include_all:
-            rows.append({"time": row["time"], "value": row["value"], "expected": expected,
-                         "spread": spread, "score": score, "anomaly": flagged})  # fmt: skip
-    columns = [ColumnInfo("time", "timestamp"), ColumnInfo("value", "double"),
-               ColumnInfo("expected", "double"), ColumnInfo("spread", "double"),
-               ColumnInfo("score", "double"), ColumnInfo("anomaly", "boolean")]  # fmt: skip
+            rows.append(
+                {
+                    "time": row["time"],
+                    "value": row["value"],
+                    "expected": expected,
+                    "spread": spread,
+                    "score": score,
+                    "anomaly": flagged,
+                }
+            )
+    columns = [
+        ColumnInfo("time", "timestamp"),
+        ColumnInfo("value", "double"),
+        ColumnInfo("expected", "double"),
+        ColumnInfo("spread", "double"),
+        ColumnInfo("score", "double"),
+        ColumnInfo("anomaly", "boolean"),
+    ]
     return QueryResult(columns, rows)
 
 

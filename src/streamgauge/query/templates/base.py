@@ -66,9 +66,17 @@ def get_template(name: str) -> Template[Any]:
     return REGISTRY[name]
 
 
+def parameters_schema(params: type[Any]) -> dict[str, Any]:
+    """The JSON Schema of a params Struct, its nested shapes under ``$defs``."""
+    schema = msgspec.json.schema(params)
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    top: dict[str, Any] = defs.pop(params.__name__, schema)
+    return {**top, "$defs": defs} if defs else top
+
+
 def list_templates() -> list[TemplateInfo]:
     return [
-        TemplateInfo(t.name, t.summary, f"/templates/{t.name}", msgspec.json.schema(t.params))
+        TemplateInfo(t.name, t.summary, f"/templates/{t.name}", parameters_schema(t.params))
         for t in REGISTRY.values()
     ]
 

@@ -41,9 +41,14 @@ def sessions(ctx: QueryContext, params: SessionsParams) -> QueryResult:
     rng = make_range(params.start, params.end, params.group_by, params.timezone, ctx.now)
     p = Params()
     scoped = scoped_events(
-        ctx, p, rng.start, rng.end, event=params.event, filters=params.filters,
+        ctx,
+        p,
+        rng.start,
+        rng.end,
+        event=params.event,
+        filters=params.filters,
         extra=['"session_id" IS NOT NULL'],
-    )  # fmt: skip
+    )
     bucket = bucket_sql(rng.granularity, "first", p.add(params.timezone)) if rng.bucketed else None
     key = f"{bucket} AS time, " if bucket else ""
     sql = f"""
@@ -90,13 +95,19 @@ def funnel(ctx: QueryContext, params: FunnelParams) -> QueryResult:
     ctes = []
     for i, step in enumerate(params.steps):
         scoped = scoped_events(
-            ctx, p, rng.start, rng.end, event=step.event,
-            filters=[*params.filters, *step.filters], extra=['"user_id" IS NOT NULL'],
+            ctx,
+            p,
+            rng.start,
+            rng.end,
+            event=step.event,
+            filters=[*params.filters, *step.filters],
+            extra=['"user_id" IS NOT NULL'],
             columns='user_id, "timestamp" AS t',
-        )  # fmt: skip
+        )
         ctes.append(f"e{i} AS ({scoped})")
     ctes.append(
-        "s0 AS (SELECT user_id, min(t) AS t0, min(t) AS t, NULL::DOUBLE AS gap FROM e0 GROUP BY user_id)"
+        "s0 AS (SELECT user_id, min(t) AS t0, min(t) AS t, NULL::DOUBLE AS gap "
+        "FROM e0 GROUP BY user_id)"
     )
     for i in range(1, len(params.steps)):
         ctes.append(

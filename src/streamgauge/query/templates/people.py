@@ -60,14 +60,18 @@ def users(ctx: QueryContext, params: UsersParams) -> QueryResult:
     history = scoped_events(ctx, p, _BEGINNING, rng.end, **common)  # type: ignore[arg-type]
     sql = f"""
     WITH act AS (
-      SELECT user_id, {_local_day('"timestamp"', tz)} AS day, bool_or("timestamp" >= {p.add(rng.start)}) AS in_range
+      SELECT user_id, {_local_day('"timestamp"', tz)} AS day,
+        bool_or("timestamp" >= {p.add(rng.start)}) AS in_range
       FROM ({recent}) GROUP BY ALL),
     first AS (SELECT user_id, min("timestamp") AS seen FROM ({history}) GROUP BY user_id),
-    days AS (SELECT CAST(unnest(generate_series({p.add(first_day)}::DATE, {p.add(last_day)}::DATE, INTERVAL 1 DAY)) AS DATE) AS day),
-    buckets AS (SELECT CAST(date_trunc({unit}, day) AS DATE) AS bucket, max(day) AS last FROM days GROUP BY ALL),
+    days AS (SELECT CAST(unnest(generate_series(
+        {p.add(first_day)}::DATE, {p.add(last_day)}::DATE, INTERVAL 1 DAY)) AS DATE) AS day),
+    buckets AS (SELECT CAST(date_trunc({unit}, day) AS DATE) AS bucket, max(day) AS last
+                FROM days GROUP BY ALL),
     active AS (SELECT CAST(date_trunc({unit}, day) AS DATE) AS bucket, count(DISTINCT user_id) AS n
                FROM act WHERE in_range AND day >= {p.add(first_day)} GROUP BY ALL),
-    fresh AS (SELECT CAST(date_trunc({unit}, {_local_day("seen", tz)}) AS DATE) AS bucket, count(*) AS n
+    fresh AS (SELECT CAST(date_trunc({unit}, {_local_day("seen", tz)}) AS DATE) AS bucket,
+                count(*) AS n
               FROM first WHERE seen >= {p.add(rng.start)} GROUP BY ALL),
     rolling AS (
       SELECT b.bucket,
@@ -115,15 +119,20 @@ def retention(ctx: QueryContext, params: RetentionParams) -> QueryResult:
     period_of = f"CAST(date_trunc({unit}, timezone({tz}, {{}})) AS DATE)"
     sql = f"""
     WITH first AS (SELECT user_id, min("timestamp") AS seen FROM ({history}) GROUP BY user_id),
-    cohort AS (SELECT user_id, {period_of.format("seen")} AS cohort FROM first WHERE seen >= {p.add(rng.start)}),
+    cohort AS (SELECT user_id, {period_of.format("seen")} AS cohort
+               FROM first WHERE seen >= {p.add(rng.start)}),
     act AS (SELECT DISTINCT user_id, {period_of.format('"timestamp"')} AS period
             FROM ({history}) WHERE "timestamp" >= {p.add(rng.start)}),
     sizes AS (SELECT cohort, count(*) AS size FROM cohort GROUP BY cohort),
-    cells AS (SELECT c.cohort, CAST((a.period - c.cohort) // {days} AS INTEGER) AS k, count(*) AS users
+    cells AS (SELECT c.cohort, CAST((a.period - c.cohort) // {days} AS INTEGER) AS k,
+                count(*) AS users
               FROM cohort c JOIN act a USING (user_id) WHERE a.period >= c.cohort GROUP BY ALL),
-    grid AS (SELECT s.cohort, s.size, CAST(k.range AS INTEGER) AS k FROM sizes s, range({p.add(params.periods)}) k
-             WHERE timezone({tz}, CAST(s.cohort + CAST(k.range * {days} AS INTEGER) AS TIMESTAMP)) < {p.add(rng.end)})
-    SELECT timezone({tz}, CAST(g.cohort AS TIMESTAMP)) AS cohort, g.size AS cohort_size, g.k AS period,
+    grid AS (SELECT s.cohort, s.size, CAST(k.range AS INTEGER) AS k
+             FROM sizes s, range({p.add(params.periods)}) k
+             WHERE timezone({tz}, CAST(s.cohort + CAST(k.range * {days} AS INTEGER) AS TIMESTAMP))
+                   < {p.add(rng.end)})
+    SELECT timezone({tz}, CAST(g.cohort AS TIMESTAMP)) AS cohort, g.size AS cohort_size,
+      g.k AS period,
       coalesce(c.users, 0) AS users, coalesce(c.users, 0) / g.size AS share
     FROM grid g LEFT JOIN cells c ON c.cohort = g.cohort AND c.k = g.k
     ORDER BY g.cohort, g.k"""

@@ -69,9 +69,13 @@ def performance(ctx: QueryContext, params: PerformanceParams) -> QueryResult:
     )
     if params.by == "endpoint":
         return _dsl(
-            ctx, timed, dimensions=["method", "path"], metrics=list(_LATENCY),
-            order_by=[OrderBy("requests", desc=True)], limit=params.limit,
-        )  # fmt: skip
+            ctx,
+            timed,
+            dimensions=["method", "path"],
+            metrics=list(_LATENCY),
+            order_by=[OrderBy("requests", desc=True)],
+            limit=params.limit,
+        )
     return _dsl(ctx, timed, group_by=params.group_by, metrics=list(_LATENCY), limit=params.limit)
 
 
@@ -107,9 +111,13 @@ def errors(ctx: QueryContext, params: ErrorsParams) -> QueryResult:
             params, filters=[*params.filters, Filter("status_code", "exists")]
         )
         return _dsl(
-            ctx, requests, group_by=params.group_by, fill=True, limit=10_000,
+            ctx,
+            requests,
+            group_by=params.group_by,
+            fill=True,
+            limit=10_000,
             metrics=[NamedMetric("count", "requests"), NamedMetric(rate, "error_rate")],
-        )  # fmt: skip
+        )
     dimensions = {
         "status_code": ["status_code"],
         "error": ["error"],
@@ -120,10 +128,13 @@ def errors(ctx: QueryContext, params: ErrorsParams) -> QueryResult:
         failing = Filter("error", "exists")
     metrics: list[str | NamedMetric] = [NamedMetric("count", "errors")]
     result = _dsl(
-        ctx, msgspec.structs.replace(params, filters=[*params.filters, failing]),
-        dimensions=dimensions[params.by], metrics=metrics,
-        order_by=[OrderBy("errors", desc=True)], limit=params.limit,
-    )  # fmt: skip
+        ctx,
+        msgspec.structs.replace(params, filters=[*params.filters, failing]),
+        dimensions=dimensions[params.by],
+        metrics=metrics,
+        order_by=[OrderBy("errors", desc=True)],
+        limit=params.limit,
+    )
     return result
 
 
@@ -141,9 +152,13 @@ class TopRow(msgspec.Struct):
 
 def top(ctx: QueryContext, params: TopParams) -> QueryResult:
     return _dsl(
-        ctx, params, dimensions=[params.dimension], metrics=[params.metric],
-        order_by=[OrderBy(params.metric, desc=True)], limit=params.limit,
-    )  # fmt: skip
+        ctx,
+        params,
+        dimensions=[params.dimension],
+        metrics=[params.metric],
+        order_by=[OrderBy(params.metric, desc=True)],
+        limit=params.limit,
+    )
 
 
 register(

@@ -57,10 +57,15 @@ def usage(ctx: QueryContext, params: UsageParams) -> QueryResult:
     if params.group_by != "none":
         order.insert(0, OrderBy("time"))
     request = QueryRequest(
-        params.start, params.end, params.timezone, group_by=params.group_by, filters=filters,
-        dimensions=dimensions, order_by=order,
+        params.start,
+        params.end,
+        params.timezone,
+        group_by=params.group_by,
+        filters=filters,
+        dimensions=dimensions,
+        order_by=order,
         metrics=[NamedMetric("sum(usage_quantity)", "quantity"), NamedMetric("count", "events")],
-    )  # fmt: skip
+    )
     return execute_request(ctx, request, 0.0)
 
 
