@@ -1,8 +1,9 @@
 """A real S3 endpoint for tests: OpenStack Swift with its s3api middleware, on loopback.
 
 Needs Debian's packages ``swift swift-proxy swift-account swift-container
-swift-object memcached`` (tempauth keeps its tokens in memcached; the others provide the ``swift-*-server`` and ``swift-ring-builder``
-commands and the Python ``swift`` package with ``s3api``). Everything lives
+swift-object`` (the ``swift-*-server`` and ``swift-ring-builder`` commands and
+the Python ``swift`` package with ``s3api``) and ``memcached`` (tempauth keeps
+its tokens there). Everything lives
 in one temporary directory: configs, rings (one device, one replica), and the
 storage device. The daemons drop privileges to user ``swift``, so the device
 directory is handed to that user. S3 credentials come from tempauth:
@@ -190,7 +191,7 @@ def start(*, timeout: float = 30.0) -> Swift:
     memcached = ["memcached", "-l", "127.0.0.1", "-p", str(ports["memcached"]), "-U", "0"]
     processes = [
         subprocess.Popen(
-            memcached + ["-u", "swift"],
+            [*memcached, "-u", "swift"],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
