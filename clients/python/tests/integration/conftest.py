@@ -1,30 +1,12 @@
-"""A real ``streamgauge serve`` (the repo's harness, ``tests/support/server.py``) and SQL on it.
-
-The harness is loaded by path: this folder is its own test tree, and the repo's ``tests``
-package name is taken. These tests need the ``streamgauge`` package importable (the repo's
-venv); they are marked ``integration``.
-"""
+"""Fixtures for the integration tests (helpers: ``server_support``), marked ``integration``."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-
-_HARNESS = Path(__file__).resolve().parents[4] / "tests" / "support" / "server.py"
-_spec = importlib.util.spec_from_file_location("streamgauge_test_server", _HARNESS)
-assert _spec is not None and _spec.loader is not None
-harness = importlib.util.module_from_spec(_spec)
-sys.modules["streamgauge_test_server"] = harness
-_spec.loader.exec_module(harness)
-
-ServerProcess = harness.ServerProcess
-wait_for = harness.wait_for
+from server_support import ServerProcess
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -41,20 +23,3 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield process
     finally:
         process.stop()
-
-
-def sql(server: Any, statement: str) -> list[dict[str, Any]]:
-    response = httpx.post(f"{server.query_url}/sql", json={"sql": statement}, timeout=10)
-    assert response.status_code == 200, response.text
-    rows: list[dict[str, Any]] = response.json()["data"]
-    return rows
-
-
-def stored(server: Any, event: str) -> tuple[int, int]:
-    """(events stored, distinct event ids) for one event name."""
-    (row,) = sql(
-        server,
-        "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events "
-        f"WHERE event = '{event}'",  # a constant of the test, never user input
-    )
-    return int(row["n"]), int(row["ids"])

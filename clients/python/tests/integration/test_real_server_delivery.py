@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from server_support import ServerProcess, stored, wait_for
 
-from conftest import ServerProcess, stored, wait_for
 from streamgauge_client import Client
 
 FAST_RETRIES = {"backoff_base": 0.05, "backoff_max": 0.5, "max_retries": 200}

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from server_support import sql, wait_for
 
-from conftest import sql, wait_for
 from streamgauge_client import Client
 
 
