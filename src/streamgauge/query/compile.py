@@ -21,7 +21,7 @@ from .dsl import MAX_LIMIT, NamedMetric, QueryRequest
 from .fields import Field, Metric, parse_field, parse_metric
 from .params import Params
 from .source import QueryContext, scoped_events
-from .timerange import FIXED_WIDTHS, TimeRange, bucket_end_sql, bucket_sql, make_range
+from .timerange import FIXED_WIDTHS, BucketSQL, TimeRange, make_range
 
 MAX_DIMENSIONS: Final = 10
 MAX_METRICS: Final = 50
@@ -70,7 +70,7 @@ def _check_limits(request: QueryRequest) -> None:
         raise ValidationFailed(f"filters: at most {MAX_FILTERS}", details={"field": "filters"})
 
 
-def _fill_sql(rng: TimeRange, tz: str, params: Params, dims: list[str]) -> str:
+def _fill_sql(rng: TimeRange, buckets: BucketSQL, params: Params, dims: list[str]) -> str:
     """CTEs ``buckets`` (every bucket meeting the range) and ``grid`` (× seen keys).
 
     The series steps at most 15 minutes (1 hour for calendar buckets), finer than
@@ -85,7 +85,7 @@ def _fill_sql(rng: TimeRange, tz: str, params: Params, dims: list[str]) -> str:
         f"SELECT unnest(generate_series({params.add(rng.start)}::TIMESTAMPTZ, {last}::TIMESTAMPTZ, "
         f"INTERVAL {step_minutes} MINUTE)) AS i UNION ALL SELECT {last}::TIMESTAMPTZ"
     )
-    bucket = bucket_sql(rng.granularity, "i", tz)
+    bucket = buckets.start("i")
     keys = f"SELECT DISTINCT {', '.join(dims)} FROM agg" if dims else "SELECT 1 AS __one"
     return (
         f"buckets AS (SELECT DISTINCT {bucket} AS __t FROM ({series})), "
@@ -112,11 +112,11 @@ def _order_sql(
     return f" ORDER BY {', '.join(terms)}" if terms else ""
 
 
-def _seconds_sql(rng: TimeRange, bucket: str, tz: str, params: Params) -> str:
+def _seconds_sql(rng: TimeRange, bucket: str, buckets: BucketSQL | None, params: Params) -> str:
     """Length in seconds of a bucket clipped to the range: the divisor of ``rate``."""
-    if not rng.bucketed:
+    if buckets is None:
         return repr(rng.seconds)
-    end = bucket_end_sql(rng.granularity, bucket, tz)
+    end = buckets.end(bucket)
     return (
         f"(epoch(least({end}, {params.add(rng.end)}::TIMESTAMPTZ)) - "
         f"epoch(greatest({bucket}, {params.add(rng.start)}::TIMESTAMPTZ)))"
@@ -132,7 +132,7 @@ def compile_query(ctx: QueryContext, request: QueryRequest) -> CompiledQuery:
     dimensions: list[Field] = [
         parse_field(d, f"dimensions[{i}]") for i, d in enumerate(request.dimensions)
     ]
-    tz = params.add(request.timezone) if rng.bucketed else ""
+    buckets = BucketSQL(rng, params.add) if rng.bucketed else None
 
     keys = (["__t"] if rng.bucketed else []) + [f"__d{i}" for i in range(len(dimensions))]
     names = (
@@ -144,7 +144,7 @@ def compile_query(ctx: QueryContext, request: QueryRequest) -> CompiledQuery:
             details={"field": "metrics", "columns": names},
         )
     timestamp = '"timestamp"'
-    projected = [f"{bucket_sql(rng.granularity, timestamp, tz)} AS __t"] if rng.bucketed else []
+    projected = [f"{buckets.start(timestamp)} AS __t"] if buckets else []
     projected += [f"{d.sql(params)} AS __d{i}" for i, d in enumerate(dimensions)]
     scoped = scoped_events(
         ctx,
@@ -166,7 +166,8 @@ def compile_query(ctx: QueryContext, request: QueryRequest) -> CompiledQuery:
 
     fill = rng.bucketed and request.fill
     prefix = "g" if fill else "a"
-    seconds = _seconds_sql(rng, f"{prefix}.__t", tz, params)
+    has_rate = any(m.kind == "rate" for _, m in metrics)
+    seconds = _seconds_sql(rng, f"{prefix}.__t", buckets, params) if has_rate else ""
     outputs = []
     for i, (_, metric) in enumerate(metrics):
         value = f"a.__m{i}"
@@ -177,7 +178,8 @@ def compile_query(ctx: QueryContext, request: QueryRequest) -> CompiledQuery:
         outputs.append(f"{value} AS __m{i}")
     source = "agg a"
     if fill:
-        ctes.append(_fill_sql(rng, tz, params, [k for k in keys if k != "__t"]))
+        assert buckets is not None
+        ctes.append(_fill_sql(rng, buckets, params, [k for k in keys if k != "__t"]))
         join = " AND ".join(f"g.{k} IS NOT DISTINCT FROM a.{k}" for k in keys)
         source = f"grid g LEFT JOIN agg a ON {join}"
     select = [f"{prefix}.{k} AS {k}" for k in keys] + outputs

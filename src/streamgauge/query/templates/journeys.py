@@ -19,7 +19,7 @@ from ..dsl import Filter, Strict
 from ..params import Params
 from ..result import QueryResult
 from ..source import QueryContext, scoped_events
-from ..timerange import bucket_sql, make_range, parse_duration
+from ..timerange import BucketSQL, make_range, parse_duration
 from .base import Template, register
 from .common import RangeParams, run_sql
 
@@ -49,7 +49,7 @@ def sessions(ctx: QueryContext, params: SessionsParams) -> QueryResult:
         filters=params.filters,
         extra=['"session_id" IS NOT NULL'],
     )
-    bucket = bucket_sql(rng.granularity, "first", p.add(params.timezone)) if rng.bucketed else None
+    bucket = BucketSQL(rng, p.add).start("first") if rng.bucketed else None
     key = f"{bucket} AS time, " if bucket else ""
     sql = f"""
     WITH s AS (SELECT session_id, min("timestamp") AS first, count(*) AS n,
