@@ -1,6 +1,7 @@
 """Archive benchmark: write throughput, pruned and full-range queries, compaction.
 
-Usage: ``python bench/bench_archive.py [EVENTS] [DAYS] [COMMIT_BATCH]`` (default 200k, 90, 50k).
+Usage: ``python bench/bench_archive.py [EVENTS] [DAYS] [COMMIT_BATCH] [--by-project]``
+(default 200k events, 90 days, 50k per commit).
 ``main()`` returns the numbers as a dict and prints them as JSON.
 
 Measured in one run, on the same data:
@@ -112,16 +113,26 @@ def _files(archive: Archive) -> dict[str, Any]:
     return {"files": s.data_files, "avg_file_mb": round(s.bytes / max(1, s.data_files) / 2**20, 3)}
 
 
-def main(events: int = 200_000, days: int = 90, batch: int = 50_000) -> dict[str, Any]:
-    """Run every measurement on ``events`` events over ``days`` days; return the numbers."""
+def main(
+    events: int = 200_000, days: int = 90, batch: int = 50_000, by_project: bool = False
+) -> dict[str, Any]:
+    """Run every measurement on ``events`` events over ``days`` days; return the numbers.
+
+    ``by_project`` adds ``identity(project_id)`` to the partition spec, to measure
+    whether it helps (streamgauge's table is partitioned by day only).
+    """
     data = synthetic_events(events, days)
     out: dict[str, Any] = {"events": events, "days": days, "commit_batch": batch}
+    out["partitioned_by"] = "day, project_id" if by_project else "day"
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
         started = time.perf_counter()
         pq.write_table(data, Path(tmp) / "direct.parquet", compression="zstd")
         out["pyarrow_parquet_events_per_s"] = round(events / (time.perf_counter() - started))
 
         archive = Archive(ArchiveSettings(commit_max_events=batch), Path(tmp) / "data")
+        if by_project:
+            with archive.table.update_spec() as spec:
+                spec.add_identity("project_id")
         sink = ArchiveSink(archive)
         started = time.perf_counter()
         for offset in range(0, events, batch):
@@ -142,4 +153,5 @@ def main(events: int = 200_000, days: int = 90, batch: int = 50_000) -> dict[str
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:4]))
+    events, days, batch = ([int(a) for a in sys.argv[1:] if a.isdigit()] + [0, 0, 0])[:3]
+    main(events or 200_000, days or 90, batch or 50_000, by_project="--by-project" in sys.argv)
