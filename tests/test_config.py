@@ -49,7 +49,7 @@ def test_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_env_errors_name_the_key() -> None:
-    with pytest.raises(ConfigError, match="hot.max_batch_events"):
+    with pytest.raises(ConfigError, match=r"hot\.max_batch_events"):
         load_settings(environ={"STREAMGAUGE_HOT__MAX_BATCH_EVENTS": "lots"})
 
 

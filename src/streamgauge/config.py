@@ -32,9 +32,9 @@ class IngestSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_event_bytes: Annotated[
         int, _doc("Largest single event in a batch, in bytes of JSON (rejected above).", gt=0)
     ] = 256 * 1024
-    max_batch_events: Annotated[int, _doc("Most events in one batch request (413 above).", gt=0)] = (
-        10_000
-    )
+    max_batch_events: Annotated[
+        int, _doc("Most events in one batch request (413 above).", gt=0)
+    ] = 10_000
     max_future_skew_s: Annotated[
         float, _doc("Events timestamped further than this in the future are rejected.", ge=0)
     ] = 3600.0
@@ -72,9 +72,9 @@ class HotSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ] = 90 * 86400.0  # fmt: skip
     memory_limit: Annotated[str, _doc("DuckDB memory limit for the hot store.")] = "4GB"
     threads: Annotated[int, _doc("DuckDB worker threads (0 = one per core).", ge=0)] = 0
-    max_batch_events: Annotated[int, _doc("Most events the hot sink writes per transaction.", gt=0)] = (
-        200_000
-    )
+    max_batch_events: Annotated[
+        int, _doc("Most events the hot sink writes per transaction.", gt=0)
+    ] = 200_000
 
 
 class BackpressureSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -84,9 +84,9 @@ class BackpressureSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     min_free_disk_mib: Annotated[
         int, _doc("Ingest answers 503 while the data directory's disk has less free space.", ge=0)
     ] = 256
-    retry_after_s: Annotated[float, _doc("Retry-After sent with 503 answers, in seconds.", gt=0)] = (
-        1.0
-    )
+    retry_after_s: Annotated[
+        float, _doc("Retry-After sent with 503 answers, in seconds.", gt=0)
+    ] = 1.0
 
 
 class QuerySettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

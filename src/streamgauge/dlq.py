@@ -7,6 +7,7 @@ payload may have changed) and appends what now passes; the rest stay.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -56,7 +57,9 @@ class DeadLetterStore:
         )
         if not include_replayed:
             query += " AND replayed_at IS NULL"
-        rows = self._conn.execute(query + " ORDER BY id DESC LIMIT ?", (project_id, project_id, limit))
+        rows = self._conn.execute(
+            query + " ORDER BY id DESC LIMIT ?", (project_id, project_id, limit)
+        )
         return [DeadLetterEntry(*row) for row in rows]
 
     def get(self, entry_id: int) -> DeadLetterEntry:
@@ -75,7 +78,7 @@ class DeadLetterStore:
         ).fetchone()[0])  # fmt: skip
 
     def replay(
-        self, log: Log, entries: list[DeadLetterEntry], limits: IngestSettings
+        self, log: Log, entries: builtins.list[DeadLetterEntry], limits: IngestSettings
     ) -> ReplayOutcome:
         """Append the entries that now validate; mark them replayed."""
         now_us = time.time_ns() // 1000

@@ -98,13 +98,17 @@ class KeyStore:
         self._refresh(force=True)
         return KeyInfo(key_id, project_id, scope, organization_id, now, None, name), secret
 
-    def list(self, *, project_id: str | None = None, include_revoked: bool = False) -> list[KeyInfo]:
+    def list(
+        self, *, project_id: str | None = None, include_revoked: bool = False
+    ) -> list[KeyInfo]:
         query = "SELECT key_id, project_id, scope, organization_id, created_at, revoked_at, name"
         query += " FROM keys WHERE (? IS NULL OR project_id = ?)"
         if not include_revoked:
             query += " AND revoked_at IS NULL"
         with self._lock:
-            rows = self._conn.execute(query + " ORDER BY created_at, key_id", (project_id, project_id))
+            rows = self._conn.execute(
+                query + " ORDER BY created_at, key_id", (project_id, project_id)
+            )
             return [KeyInfo(r[0], r[1], KeyScope(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     def revoke(self, key_id: str) -> None:
@@ -141,7 +145,9 @@ class KeyStore:
                 " WHERE revoked_at IS NULL"
             ).fetchall()
             self._by_hash = {
-                r[4]: Principal(project_id=r[1], scope=KeyScope(r[2]), organization_id=r[3], key_id=r[0])
+                r[4]: Principal(
+                    project_id=r[1], scope=KeyScope(r[2]), organization_id=r[3], key_id=r[0]
+                )
                 for r in rows
             }
 

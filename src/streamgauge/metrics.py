@@ -36,11 +36,28 @@ class Metrics:
             "HTTP request latency",
             ["app", "route"],
             registry=r,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            buckets=(
+                0.0005,
+                0.001,
+                0.0025,
+                0.005,
+                0.01,
+                0.025,
+                0.05,
+                0.1,
+                0.25,
+                0.5,
+                1,
+                2.5,
+                5,
+                10,
+            ),
         )
         self.log_entries = Gauge("streamgauge_log_entries", "Entries held by the log", registry=r)
         self.log_bytes = Gauge("streamgauge_log_bytes", "Bytes the log uses on disk", registry=r)
-        self.log_head = Gauge("streamgauge_log_head_offset", "Newest durable log offset", registry=r)
+        self.log_head = Gauge(
+            "streamgauge_log_head_offset", "Newest durable log offset", registry=r
+        )
         self.sink_lag_events = Gauge(
             "streamgauge_sink_lag_events", "Events the sink has not committed", ["sink"], registry=r
         )

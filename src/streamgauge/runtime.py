@@ -59,14 +59,16 @@ class Runtime:
             cache_mib=settings.log.cache_mib,
         )
         if self.log.truncated_at_start:
-            logger.error("the log's corrupt tail was truncated: %d entries", self.log.truncated_at_start)
+            logger.error(
+                "the log's corrupt tail was truncated: %d entries", self.log.truncated_at_start
+            )
         self.hot = HotStore(
             self.paths.hot, memory_limit=settings.hot.memory_limit, threads=settings.hot.threads
         )
         self.runners = [SinkRunner(self.hot, self.log, batch_events=settings.hot.max_batch_events)]
         for runner in self.runners:
             self.metrics.watch_sink(
-                runner.sink.name, runner.lag_events, runner.lag_seconds, lambda r=runner: r.failures
+                runner.sink.name, runner.lag_events, runner.lag_seconds, runner.failure_count
             )
         self.metrics.log_head.set_function(self.log.head)
         self.ingestor = Ingestor(self.log, settings, self.metrics)

@@ -1,4 +1,4 @@
-"""Guarantee 5 (overload is 429/503 with Retry-After, never silent loss) and the dead-letter store."""
+"""Guarantee 5 (overload: 429/503 with Retry-After, never silent loss) and dead letters."""
 
 from __future__ import annotations
 
@@ -28,23 +28,26 @@ def test_low_disk_answers_503_with_retry_after(tmp_path: Path) -> None:
     assert stored_events(tmp_path / "data", "event_id") == []
 
 
-def test_sink_lag_bound_answers_503_until_the_sink_catches_up(tmp_path: Path) -> None:
-    config = write_config(
-        tmp_path / "sg.yaml",
-        # One event per hot-store transaction: 1000 events take the sink a while.
-        "backpressure:\n  max_sink_lag_events: 100\nhot:\n  max_batch_events: 1\n",
+def test_a_stuck_sink_means_503_then_nothing_is_lost_after_it_recovers(tmp_path: Path) -> None:
+    # A 1 MB memory limit makes every hot-store write fail: the sink is stuck.
+    stuck = write_config(
+        tmp_path / "stuck.yaml",
+        'backpressure:\n  max_sink_lag_events: 100\nhot:\n  memory_limit: "1MB"\n',
     )
-    with ServerProcess(tmp_path / "data", config=config) as server:
-        batch = [{"event": "a", "id": str(i)} for i in range(1000)]
+    batch = [{"event": "a", "id": str(i), "properties": {"pad": "p" * 200}} for i in range(1000)]
+    with ServerProcess(tmp_path / "data", config=stuck) as server:
         assert httpx.post(f"{server.ingest_url}/events/batch", json=batch).status_code == 200
         r = httpx.post(f"{server.ingest_url}/events", json={"event": "b", "id": "late"})
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
-        assert "events behind (limit 100)" in r.json()["error"]["message"]
+        assert "1000 events behind (limit 100)" in r.json()["error"]["message"]
+        metrics = httpx.get(f"{server.ingest_url}/metrics").text
+        assert 'streamgauge_requests_refused_total{reason="sink_lag"} 1.0' in metrics
+    with ServerProcess(tmp_path / "data") as server:  # the sink can write again
         wait_for(
             lambda: httpx.post(
                 f"{server.ingest_url}/events", json={"event": "b", "id": "late"}
             ).status_code == 200,
-            timeout=60, interval=0.2, what="the sink to catch up",
+            timeout=30, interval=0.05, what="the sink to catch up",
         )  # fmt: skip
     assert len(stored_events(tmp_path / "data", "event_id")) == 1001
 
@@ -91,7 +94,9 @@ def test_rejected_events_are_kept_and_replayed_once_rules_allow(tmp_path: Path) 
         assert (r.json()["accepted"], r.json()["rejected"]) == (1, 2)
     listed = json.loads(sg(tmp_path / "data", "dlq", "list", "-o", "json").stdout)
     assert sorted(row["field"] for row in listed) == ["event", "timestamp"]
-    shown = json.loads(sg(tmp_path / "data", "dlq", "show", str(listed[-1]["id"]), "-o", "json").stdout)
+    shown = json.loads(
+        sg(tmp_path / "data", "dlq", "show", str(listed[-1]["id"]), "-o", "json").stdout
+    )
     assert json.loads(shown["payload"]) == future
 
     # Rules relaxed (a 2999 timestamp is still too far: replay keeps it), then fixed payloads pass.
@@ -103,4 +108,7 @@ def test_rejected_events_are_kept_and_replayed_once_rules_allow(tmp_path: Path) 
         again = json.loads(sg(tmp_path / "data", "dlq", "replay", "-o", "json").stdout)
         assert again == {"replayed": 0, "duplicates": 0, "still_invalid": 1}
         server.stop()
-    assert [r["event_id"] for r in stored_events(tmp_path / "data", "event_id")] == ["fut-1", "ok-1"]
+    assert [r["event_id"] for r in stored_events(tmp_path / "data", "event_id")] == [
+        "fut-1",
+        "ok-1",
+    ]

@@ -82,9 +82,14 @@ def post_batch(server: ServerProcess, body: bytes, **headers: str) -> httpx.Resp
 
 def test_ndjson_gzip_and_zstd_batches(server: ServerProcess) -> None:
     lines = b"\n".join(json.dumps({"event": "n", "id": f"n{i}"}).encode() for i in range(3))
-    assert post_batch(server, lines, **{"content-type": "application/x-ndjson"}).json()["accepted"] == 3
+    assert (
+        post_batch(server, lines, **{"content-type": "application/x-ndjson"}).json()["accepted"]
+        == 3
+    )
     packed = gzip.compress(json.dumps([{"event": "g", "id": "g1"}]).encode())
-    r = post_batch(server, packed, **{"content-type": "application/json", "content-encoding": "gzip"})
+    r = post_batch(
+        server, packed, **{"content-type": "application/json", "content-encoding": "gzip"}
+    )
     assert r.json()["accepted"] == 1
     packed = zstandard.ZstdCompressor().compress(json.dumps({"events": [{"event": "z"}]}).encode())
     r = post_batch(server, packed, **{"content-encoding": "zstd"})

@@ -24,7 +24,9 @@ def sg(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def create_key(data_dir: Path, project: str, scope: str, *extra: str) -> dict[str, str]:
-    done = sg(data_dir, "keys", "create", "--project", project, "--scope", scope, "-o", "json", *extra)
+    done = sg(
+        data_dir, "keys", "create", "--project", project, "--scope", scope, "-o", "json", *extra
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -95,7 +97,10 @@ def test_missing_or_wrong_keys_are_401(
     keyed: tuple[ServerProcess, dict[str, dict[str, str]]], headers: dict[str, str]
 ) -> None:
     server, _ = keyed
-    for url, body in ((f"{server.ingest_url}/events", {"event": "x"}), (f"{server.query_url}/query", QUERY)):
+    for url, body in (
+        (f"{server.ingest_url}/events", {"event": "x"}),
+        (f"{server.query_url}/query", QUERY),
+    ):
         r = httpx.post(url, json=body, headers=headers)
         assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
 
@@ -104,23 +109,34 @@ def test_events_land_in_the_key_s_project(
     keyed: tuple[ServerProcess, dict[str, dict[str, str]]],
 ) -> None:
     server, keys = keyed
-    httpx.post(f"{server.ingest_url}/events", json={"event": "a", "id": "1"}, headers=bearer(keys["write"]))
-    httpx.post(f"{server.ingest_url}/events", json={"event": "a", "id": "1"}, headers=bearer(keys["other_write"]))
+    httpx.post(
+        f"{server.ingest_url}/events", json={"event": "a", "id": "1"}, headers=bearer(keys["write"])
+    )
+    httpx.post(
+        f"{server.ingest_url}/events",
+        json={"event": "a", "id": "1"},
+        headers=bearer(keys["other_write"]),
+    )
     server.stop()
     rows = stored_events(server.data_dir, "project_id, event_id")
     assert sorted((r["project_id"], r["event_id"]) for r in rows) == [("other", "1"), ("shop", "1")]
 
 
-def test_a_revoked_key_stops_working(keyed: tuple[ServerProcess, dict[str, dict[str, str]]]) -> None:
+def test_a_revoked_key_stops_working(
+    keyed: tuple[ServerProcess, dict[str, dict[str, str]]],
+) -> None:
     server, keys = keyed
     url = f"{server.ingest_url}/events"
     assert httpx.post(url, json={"event": "a"}, headers=bearer(keys["write"])).status_code == 200
     done = sg(server.data_dir, "keys", "revoke", keys["write"]["key_id"])
     assert done.returncode == 0, done.stderr
-    wait_for(
-        lambda: httpx.post(url, json={"event": "a"}, headers=bearer(keys["write"])).status_code == 401,
-        timeout=3, what="revocation to take effect",
-    )  # fmt: skip
+
+    def refused() -> bool:
+        return (
+            httpx.post(url, json={"event": "a"}, headers=bearer(keys["write"])).status_code == 401
+        )
+
+    wait_for(refused, timeout=3, what="revocation to take effect")
     listed = json.loads(sg(server.data_dir, "keys", "list", "-o", "json").stdout)
     assert keys["write"]["key_id"] not in {k["key_id"] for k in listed}
     assert all("secret" not in k for k in listed)

@@ -24,6 +24,23 @@ def log(tmp_path: Path) -> LocalLog:
     opened.close()
 
 
+def test_reads_stop_at_whole_entries_near_the_limit(log: LocalLog) -> None:
+    for n in range(5):
+        log.append(events([f"{n}-a", f"{n}-b"])).result()
+    read, last = log.read(0, 3)
+    assert [e.event_id for e in read] == ["0-a", "0-b"] and last == 2
+    read, last = log.read(2, 100)
+    assert len(read) == 8 and last == 10
+    table, last = log.read_table(4, 4)
+    assert table is not None and table.column("event_id").to_pylist() == [
+        "2-a",
+        "2-b",
+        "3-a",
+        "3-b",
+    ]
+    assert last == 8
+
+
 def test_append_then_read_in_order(log: LocalLog) -> None:
     first = log.append(events(["a", "b"])).result()
     second = log.append(events(["c"])).result()
@@ -55,10 +72,21 @@ def test_dedup_survives_a_restart(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_an_id_outside_the_window_is_new_again(tmp_path: Path) -> None:
-    log = LocalLog(tmp_path / "log.db", dedup_window_s=0.000001)
-    log.append(events(["a"])).result()
-    assert log.append(events(["a"])).result().accepted == 1
+def test_ids_are_recognised_for_at_least_one_window_and_at_most_two(tmp_path: Path) -> None:
+    now = [0]
+    window_s = 100.0
+    log = LocalLog(tmp_path / "log.db", dedup_window_s=window_s, clock=lambda: now[0])
+
+    def accepted_at(seconds: float, event_id: str) -> int:
+        now[0] = int(seconds * 1e9)
+        return log.append(events([event_id])).result().accepted
+
+    assert accepted_at(0, "a") == 1
+    assert accepted_at(99, "a") == 0  # within the window
+    assert accepted_at(150, "b") == 1  # a new generation starts; "a" is in the older one
+    assert accepted_at(199, "a") == 0  # still within two windows of its generation
+    assert accepted_at(260, "b") == 0  # "b" is 110 s old: within its second window
+    assert accepted_at(301, "a") == 1  # two windows after "a"'s generation began: new again
     log.close()
 
 
@@ -81,7 +109,9 @@ def test_dead_letters_are_stored_with_the_append(log: LocalLog, tmp_path: Path) 
     letter = DeadLetter("p", 5, "native", "userId", "Expected `str`", b'{"userId": 1}')
     log.append(events(["a"]), [letter]).result()
     with sqlite3.connect(tmp_path / "log.db") as conn:
-        rows = conn.execute("SELECT project_id, field, reason, payload FROM dead_letters").fetchall()
+        rows = conn.execute(
+            "SELECT project_id, field, reason, payload FROM dead_letters"
+        ).fetchall()
     assert rows == [("p", "userId", "Expected `str`", b'{"userId": 1}')]
 
 
@@ -108,7 +138,8 @@ def test_offsets_never_go_back_after_truncation(tmp_path: Path) -> None:
 
 def test_nothing_is_truncated_past_the_slowest_sink(tmp_path: Path) -> None:
     log = LocalLog(tmp_path / "log.db", retention_s=0)
-    log.append(events(["a", "b", "c"])).result()
+    for event_id in ("a", "b", "c"):  # one entry each
+        log.append(events([event_id])).result()
     log.register_sink("hot", 3)
     log.register_sink("archive", 1)
     log._truncate()
@@ -118,11 +149,13 @@ def test_nothing_is_truncated_past_the_slowest_sink(tmp_path: Path) -> None:
 
 def test_a_corrupt_tail_is_truncated_and_reported(tmp_path: Path) -> None:
     log = LocalLog(tmp_path / "log.db")
-    log.append(events(["a", "b", "c"])).result()
+    log.append(events(["a"])).result()
+    log.append(events(["b", "c"])).result()
+    log.append(events(["d"])).result()
     log.close()
     with sqlite3.connect(tmp_path / "log.db") as conn:
-        conn.execute("UPDATE log SET payload = x'00ff' WHERE offset = 2")
+        conn.execute("UPDATE log SET payload = x'00ff' WHERE last_offset = 3")
     reopened = LocalLog(tmp_path / "log.db")
-    assert reopened.truncated_at_start == 2
+    assert reopened.truncated_at_start == 3  # b, c and everything after
     assert [e.event_id for e in reopened.read(0, 10)[0]] == ["a"]
     reopened.close()

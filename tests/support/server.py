@@ -7,6 +7,7 @@ starts it again on the same ports and data directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -41,7 +42,9 @@ def wait_for(
             if value:
                 return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}: {last_error}")
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what or condition}: {last_error}"
+    )
 
 
 class ServerProcess:
@@ -102,7 +105,9 @@ class ServerProcess:
     def wait_ready(self, timeout: float = 30.0) -> None:
         def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.output()}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}:\n{self.output()}"
+                )
             return all(
                 httpx.get(f"{url}/ready", timeout=1.0).status_code == 200
                 for url in (self.ingest_url, self.query_url)
@@ -135,10 +140,8 @@ class ServerProcess:
         """A real crash: SIGKILL the whole process group."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(10)
 
     def restart(self, *, wait: bool = True) -> ServerProcess:

@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
 
 from streamgauge import __version__
 from streamgauge.errors import BadRequest
@@ -44,7 +43,9 @@ def create_query_app(runtime: Runtime, ready: Callable[[], bool]) -> FastAPI:
         try:
             body = msgspec.json.decode(data) if data.strip() else {}
         except msgspec.DecodeError as error:
-            raise BadRequest(f"request body is not valid JSON: {error}", code="malformed_json") from None
+            raise BadRequest(
+                f"request body is not valid JSON: {error}", code="malformed_json"
+            ) from None
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object")
         return body

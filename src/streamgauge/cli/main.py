@@ -7,10 +7,9 @@ with an example; errors become one clear line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -74,7 +73,9 @@ def cli() -> None:
 @DATA_DIR
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--ingest-port", default=8787, show_default=True, help="Port of the ingest API.")
-@click.option("--query-port", default=8788, show_default=True, help="Port of queries and dashboard.")
+@click.option(
+    "--query-port", default=8788, show_default=True, help="Port of queries and dashboard."
+)
 @CONFIG
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))  # fmt: skip
@@ -130,7 +131,7 @@ def _key_rows(infos: list[Any]) -> list[dict[str, Any]]:
 
 
 def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @keys.command("create")
@@ -143,7 +144,12 @@ def _iso(seconds: int) -> str:
 @OUTPUT
 @clear_errors
 def keys_create(
-    data_dir: Path, project: str, scope: str, organization: str | None, name: str | None, output: str
+    data_dir: Path,
+    project: str,
+    scope: str,
+    organization: str | None,
+    name: str | None,
+    output: str,
 ) -> None:
     """Create a key; its secret is shown once and stored only as a hash.
 
@@ -224,7 +230,9 @@ def _letter_row(entry: Any, *, payload: bool = False) -> dict[str, Any]:
 @click.option("--all", "include_replayed", is_flag=True, help="Include replayed ones.")
 @OUTPUT
 @clear_errors
-def dlq_list(data_dir: Path, project: str | None, limit: int, include_replayed: bool, output: str) -> None:
+def dlq_list(
+    data_dir: Path, project: str | None, limit: int, include_replayed: bool, output: str
+) -> None:
     """List rejected events, newest first, with the reason.
 
     Example: streamgauge dlq list --project default --limit 20
@@ -248,7 +256,9 @@ def dlq_show(data_dir: Path, entry_id: int, output: str) -> None:
     """
     from streamgauge.dlq import DeadLetterStore
 
-    emit_object(_letter_row(DeadLetterStore(DataPaths(data_dir).log).get(entry_id), payload=True), output)
+    emit_object(
+        _letter_row(DeadLetterStore(DataPaths(data_dir).log).get(entry_id), payload=True), output
+    )
 
 
 @dlq.command("replay")
@@ -259,7 +269,11 @@ def dlq_show(data_dir: Path, entry_id: int, output: str) -> None:
 @OUTPUT
 @clear_errors
 def dlq_replay(
-    data_dir: Path, config_path: Path | None, project: str | None, entry_ids: tuple[int, ...], output: str
+    data_dir: Path,
+    config_path: Path | None,
+    project: str | None,
+    entry_ids: tuple[int, ...],
+    output: str,
 ) -> None:
     """Re-validate rejected events and ingest those that now pass.
 
@@ -315,7 +329,9 @@ def config_check(file: Path) -> None:
 
 @config.command("show")
 @CONFIG
-@click.option("--output", "-o", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
 @clear_errors
 def config_show(config_path: Path | None, output: str) -> None:
     """Print the effective configuration: defaults, then the file, then environment.

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamgauge.http.errors import json_response
 from streamgauge.runtime import Runtime
 
 
-def operational_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[Route]:
+def operational_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
         return json_response({"status": "ok"})
 
@@ -54,5 +54,3 @@ class TimingMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             self.histogram.labels(self.name, template).observe(time.perf_counter() - start)
-
-

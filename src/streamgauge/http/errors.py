@@ -33,7 +33,10 @@ _HTTP_CODES = {
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        msgspec.json.encode(body), status_code=status, headers=headers, media_type="application/json"
+        msgspec.json.encode(body),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
     )
 
 

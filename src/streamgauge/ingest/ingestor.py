@@ -84,9 +84,13 @@ class Ingestor:
                 result.rejections.append(Rejection(index, invalid.field, invalid.message, raw))
                 letters.append(
                     DeadLetter(
-                        principal.project_id, options.received_at, source, invalid.field,
-                        invalid.message, raw,
-                    )  # fmt: skip
+                        principal.project_id,
+                        options.received_at,
+                        source,
+                        invalid.field,
+                        invalid.message,
+                        raw,
+                    )
                 )
             else:
                 positions.append(index)

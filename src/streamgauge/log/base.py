@@ -9,10 +9,13 @@ with the append so the dead-letter store is durable on the same terms.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from streamgauge.model import Event
+import pyarrow as pa
+
+from streamgauge.model import Event, events_to_arrow
 from streamgauge.types import Offset
 
 
@@ -42,13 +45,20 @@ class Log(abc.ABC):
 
     @abc.abstractmethod
     def append(
-        self, events: list[Event], dead_letters: list[DeadLetter] = ()  # type: ignore[assignment]
+        self,
+        events: list[Event],
+        dead_letters: Sequence[DeadLetter] = (),
     ) -> Future[AppendResult]:
-        """Append ``events`` (dropping duplicates) and store ``dead_letters``; resolves once durable."""
+        """Append ``events`` minus duplicates, store ``dead_letters``; resolves once durable."""
 
     @abc.abstractmethod
     def read(self, after: Offset, limit: int) -> tuple[list[Event], Offset]:
-        """Up to ``limit`` events after offset ``after``, and the offset of the last one read."""
+        """About ``limit`` events after ``after`` (whole entries), and the last offset read."""
+
+    def read_table(self, after: Offset, limit: int) -> tuple[pa.Table | None, Offset]:
+        """Like ``read``, as one Arrow table (None when there is nothing new)."""
+        events, last = self.read(after, limit)
+        return (events_to_arrow(events) if events else None), last
 
     @abc.abstractmethod
     def head(self) -> Offset:

@@ -2,11 +2,22 @@
 
 One writer thread owns all writes. Concurrent appends queue up; the writer
 takes everything pending (up to ``group_commit_max_events``) into ONE
-transaction — dedup check, event rows, dedup keys, dead letters — and one
-commit (one fsync) resolves them all. Each entry carries a CRC-32 of its
+transaction — dedup check, log entries, dedup keys, dead letters — and one
+commit (one fsync) resolves them all.
+
+An *entry* is one append's accepted events, msgpack-encoded in column order;
+its key is the offset of its last event, so offsets count events while the
+B-tree grows by one row per request. Each entry carries a CRC-32 of its
 payload; SQLite's WAL frames are checksummed too, so a torn tail from a crash
 is discarded by SQLite's recovery, and a corrupt entry is found by the CRC
 check at start, truncated and reported.
+
+Dedup keys live in two generations of tables: new ids go into the current
+one; a look-up checks both; when the current generation is one window old,
+the older table is dropped (instant, unlike deleting rows) and a new one
+begins. So an id is recognised for at least one window and at most two, and
+the dedup state on disk is bounded by two windows of ids (about 60 bytes per
+id: 10 M ids ≈ 0.6 GB on disk, memory bounded by the page cache setting).
 """
 
 from __future__ import annotations
@@ -17,33 +28,37 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+import pyarrow as pa
 
 from streamgauge.log.base import AppendResult, DeadLetter, Log
-from streamgauge.model import Event
+from streamgauge.model import Event, rows_to_arrow
 from streamgauge.types import Offset
 
 logger = logging.getLogger("streamgauge.log")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
-  offset INTEGER PRIMARY KEY AUTOINCREMENT,
+  last_offset INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL,
   appended_at INTEGER NOT NULL,
   payload BLOB NOT NULL,
   crc INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS dedup (
-  project_id TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  seen_at INTEGER NOT NULL,
-  PRIMARY KEY (project_id, event_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dedup_seen_at ON dedup (seen_at);
+CREATE TABLE IF NOT EXISTS log_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  head INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO log_state VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS dedup_generations (
+  name TEXT PRIMARY KEY,
+  started_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY,
   project_id TEXT NOT NULL,
@@ -56,10 +71,12 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 """
 
+_GENERATIONS = ("dedup_a", "dedup_b")
+
+
 _IN_CHUNK = 500  # ids per dedup look-up statement
 _MAINTENANCE_EVERY_S = 10.0
-_TRUNCATE_CHUNK = 100_000
-_TAIL_CHECK = 10_000  # entries whose CRC is verified at start
+_TAIL_CHECK = 1_000  # entries whose CRC is verified at start
 
 
 def connect(path: Path, *, cache_mib: int = 64) -> sqlite3.Connection:
@@ -95,8 +112,10 @@ class LocalLog(Log):
         group_commit_max_events: int = 50_000,
         retention_s: float = 3600.0,
         cache_mib: int = 64,
+        clock: Callable[[], int] = time.time_ns,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
         self.path = path
         self.dedup_window_us = int(dedup_window_s * 1_000_000)
         self.group_commit_max_events = group_commit_max_events
@@ -109,7 +128,7 @@ class LocalLog(Log):
         self._progress: dict[str, Offset] = {}
         self._readers = threading.local()
         self._encoder = msgspec.msgpack.Encoder()
-        self._decoder = msgspec.msgpack.Decoder(Event)
+        self._decoder = msgspec.msgpack.Decoder(list[Event])
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="log-writer", daemon=True)
         self._writer.start()
@@ -117,7 +136,9 @@ class LocalLog(Log):
     # -- appending ---------------------------------------------------------------
 
     def append(
-        self, events: list[Event], dead_letters: list[DeadLetter] = ()  # type: ignore[assignment]
+        self,
+        events: list[Event],
+        dead_letters: Sequence[DeadLetter] = (),
     ) -> Future[AppendResult]:
         future: Future[AppendResult] = Future()
         if self._closed:
@@ -190,31 +211,39 @@ class LocalLog(Log):
             item.future.set_result(result)
 
     def _write_group(self, group: list[_Pending]) -> list[AppendResult]:
-        now_us = time.time_ns() // 1000
-        seen = self._seen_ids(group, now_us - self.dedup_window_us)
-        rows: list[tuple[int, bytes, int]] = []
-        keys: list[tuple[str, str, int]] = []
-        counts: list[tuple[int, list[int]]] = []
+        now_us = self._clock() // 1000
+        current, tables = self._generations(now_us)
+        seen = self._seen_ids(group, tables)
+        head = self._conn.execute("SELECT head FROM log_state").fetchone()[0]
+        entries: list[tuple[int, int, int, bytes, int]] = []
+        keys: list[tuple[str, str]] = []
+        results: list[AppendResult] = []
         appended_at = int(time.time())
         for item in group:
             duplicates: list[int] = []
+            fresh: list[Event] = []
             for index, event in enumerate(item.events):
                 key = (event.project_id, event.event_id)
                 if key in seen:
                     duplicates.append(index)
                     continue
                 seen.add(key)
-                payload = self._encoder.encode(event)
-                rows.append((appended_at, payload, zlib.crc32(payload)))
-                keys.append((event.project_id, event.event_id, now_us))
-            counts.append((len(item.events) - len(duplicates), duplicates))
+                fresh.append(event)
+                keys.append(key)
+            if fresh:
+                head += len(fresh)
+                payload = self._encoder.encode(fresh)
+                entries.append((head, len(fresh), appended_at, payload, zlib.crc32(payload)))
+            results.append(AppendResult(len(fresh), duplicates, head if fresh else 0))
         conn = self._conn
-        if rows:
-            conn.executemany("INSERT INTO log (appended_at, payload, crc) VALUES (?, ?, ?)", rows)
+        if entries:
             conn.executemany(
-                "INSERT OR REPLACE INTO dedup (project_id, event_id, seen_at) VALUES (?, ?, ?)",
-                keys,
+                "INSERT INTO log (last_offset, count, appended_at, payload, crc)"
+                " VALUES (?, ?, ?, ?, ?)",
+                entries,
             )
+            conn.executemany(f"INSERT OR IGNORE INTO {current} VALUES (?, ?)", keys)
+            conn.execute("UPDATE log_state SET head = ?", (head,))
         letters = dead_letter_rows(d for item in group for d in item.dead_letters)
         if letters:
             conn.executemany(
@@ -222,15 +251,31 @@ class LocalLog(Log):
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 letters,
             )
-        last = self._read_head() if rows else self._head
-        # Offsets are consecutive within the transaction: hand each append its last one.
-        results, offset = [], last - len(rows)
-        for accepted, duplicates in counts:
-            offset += accepted
-            results.append(AppendResult(accepted, duplicates, offset if accepted else 0))
         return results
 
-    def _seen_ids(self, group: list[_Pending], cutoff_us: int) -> set[tuple[str, str]]:
+    def _generations(self, now_us: int) -> tuple[str, list[str]]:
+        """The table new ids go to, and the tables a look-up checks (newest first)."""
+        rows = self._conn.execute(
+            "SELECT name, started_at FROM dedup_generations ORDER BY started_at DESC"
+        ).fetchall()
+        if not rows or now_us - rows[0][1] >= self.dedup_window_us:
+            older = [name for name, _ in rows[:1]]
+            name = next(n for n in _GENERATIONS if n not in older)
+            self._conn.execute(f"DROP TABLE IF EXISTS {name}")
+            self._conn.execute(
+                f"CREATE TABLE {name} (project_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+                " PRIMARY KEY (project_id, event_id)) WITHOUT ROWID"
+            )
+            self._conn.execute("DELETE FROM dedup_generations WHERE name = ?", (name,))
+            self._conn.execute("INSERT INTO dedup_generations VALUES (?, ?)", (name, now_us))
+            rows = [(name, now_us), *rows[:1]]
+        # The older generation only counts while it is within the window of now.
+        live = [rows[0][0]] + [
+            n for n, started in rows[1:2] if now_us - started < 2 * self.dedup_window_us
+        ]
+        return rows[0][0], live
+
+    def _seen_ids(self, group: list[_Pending], tables: list[str]) -> set[tuple[str, str]]:
         by_project: dict[str, set[str]] = {}
         for item in group:
             for event in item.events:
@@ -241,12 +286,13 @@ class LocalLog(Log):
             for start in range(0, len(id_list), _IN_CHUNK):
                 chunk = id_list[start : start + _IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
-                cursor = self._conn.execute(
-                    "SELECT event_id FROM dedup WHERE project_id = ? AND seen_at >= ?"
-                    f" AND event_id IN ({marks})",
-                    (project_id, cutoff_us, *chunk),
-                )
-                seen.update((project_id, row[0]) for row in cursor)
+                for table in tables:
+                    cursor = self._conn.execute(
+                        f"SELECT event_id FROM {table}"
+                        f" WHERE project_id = ? AND event_id IN ({marks})",
+                        (project_id, *chunk),
+                    )
+                    seen.update((project_id, row[0]) for row in cursor)
         return seen
 
     # -- reading -----------------------------------------------------------------
@@ -259,17 +305,37 @@ class LocalLog(Log):
             self._readers.conn = conn
         return conn
 
-    def read(self, after: Offset, limit: int) -> tuple[list[Event], Offset]:
+    def _entries(self, after: Offset, limit: int) -> tuple[list[bytes], Offset]:
+        """Checked entry payloads holding about ``limit`` events (at least one entry)."""
         rows = self._reader().execute(
-            "SELECT offset, payload, crc FROM log WHERE offset > ? ORDER BY offset LIMIT ?",
-            (after, limit),
-        ).fetchall()
-        events = []
-        for offset, payload, crc in rows:
+            "SELECT last_offset, count, payload, crc FROM log WHERE last_offset > ?"
+            " ORDER BY last_offset LIMIT ?",
+            (after, max(1, limit)),
+        )
+        decoded: list[bytes] = []
+        total, last = 0, after
+        for offset, count, payload, crc in rows:  # every entry holds at least one event
+            if decoded and total + count > limit:
+                break
             if zlib.crc32(payload) != crc:
-                raise LogCorruption(f"log entry {offset} fails its checksum")
-            events.append(self._decoder.decode(payload))
-        return events, (rows[-1][0] if rows else after)
+                raise LogCorruption(f"log entry ending at offset {offset} fails its checksum")
+            decoded.append(payload)
+            total += count
+            last = offset
+        rows.close()
+        return decoded, last
+
+    def read(self, after: Offset, limit: int) -> tuple[list[Event], Offset]:
+        payloads, last = self._entries(after, limit)
+        return [e for p in payloads for e in self._decoder.decode(p)], last
+
+    def read_table(self, after: Offset, limit: int) -> tuple[pa.Table | None, Offset]:
+        payloads, last = self._entries(after, limit)
+        if not payloads:
+            return None, last
+        # Entries decode straight to value lists: no Event objects on the way to Arrow.
+        rows = [row for p in payloads for row in msgspec.msgpack.decode(p)]
+        return rows_to_arrow(rows), last
 
     def head(self) -> Offset:
         return self._head
@@ -288,11 +354,8 @@ class LocalLog(Log):
             return self._head_changed.wait_for(lambda: self._head > offset, timeout)
 
     def _read_head(self, conn: sqlite3.Connection | None = None) -> Offset:
-        # AUTOINCREMENT keeps the sequence after truncation, so offsets never go back.
-        row = (conn or self._conn).execute(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'log'"
-        ).fetchone()
-        return int(row[0]) if row else 0
+        # log_state keeps the head across truncation, so offsets never go back.
+        return int((conn or self._conn).execute("SELECT head FROM log_state").fetchone()[0])
 
     # -- maintenance ---------------------------------------------------------------
 
@@ -306,7 +369,6 @@ class LocalLog(Log):
     def _maintain(self) -> None:
         try:
             self._truncate()
-            self._expire_dedup()
         except sqlite3.Error:
             logger.exception("log maintenance failed; it will be retried")
 
@@ -316,37 +378,33 @@ class LocalLog(Log):
         safe = min(self._progress.values())
         cutoff = int(time.time() - self.retention_s)
         self._conn.execute(
-            "DELETE FROM log WHERE offset IN (SELECT offset FROM log WHERE offset <= ?"
-            " AND appended_at <= ? ORDER BY offset LIMIT ?)",
-            (safe, cutoff, _TRUNCATE_CHUNK),
-        )
-
-    def _expire_dedup(self) -> None:
-        cutoff = time.time_ns() // 1000 - self.dedup_window_us
-        self._conn.execute(
-            "DELETE FROM dedup WHERE (project_id, event_id) IN (SELECT project_id, event_id"
-            " FROM dedup WHERE seen_at < ? LIMIT ?)",
-            (cutoff, _TRUNCATE_CHUNK),
+            "DELETE FROM log WHERE last_offset <= ? AND appended_at <= ?", (safe, cutoff)
         )
 
     def _check_tail(self) -> int:
-        """Verify the newest entries' CRCs; drop a corrupt tail and say how many went."""
+        """Verify the newest entries' CRCs; drop a corrupt tail and say how many events went."""
         rows = self._conn.execute(
-            "SELECT offset, payload, crc FROM log ORDER BY offset DESC LIMIT ?", (_TAIL_CHECK,)
+            "SELECT last_offset, count, payload, crc FROM log ORDER BY last_offset DESC LIMIT ?",
+            (_TAIL_CHECK,),
         ).fetchall()
-        bad = [offset for offset, payload, crc in rows if zlib.crc32(payload) != crc]
+        bad = [
+            (offset, count) for offset, count, payload, crc in rows if zlib.crc32(payload) != crc
+        ]
         if not bad:
             return 0
-        first_bad = min(bad)
-        removed = self._conn.execute("DELETE FROM log WHERE offset >= ?", (first_bad,)).rowcount
-        logger.error(
-            "log tail corrupt from offset %d: %d entries removed", first_bad, removed
-        )
+        first_bad = min(offset - count + 1 for offset, count in bad)
+        self._conn.execute("BEGIN IMMEDIATE")
+        removed = self._conn.execute(
+            "SELECT coalesce(sum(count), 0) FROM log WHERE last_offset >= ?", (first_bad,)
+        ).fetchone()[0]
+        self._conn.execute("DELETE FROM log WHERE last_offset >= ?", (first_bad,))
+        self._conn.execute("COMMIT")
+        logger.error("log tail corrupt from offset %d: %d events removed", first_bad, removed)
         return int(removed)
 
     def stats(self) -> dict[str, int]:
         """Entries held and bytes on disk, for /metrics."""
-        count = self._reader().execute("SELECT count(*) FROM log").fetchone()[0]
+        count = self._reader().execute("SELECT coalesce(sum(count), 0) FROM log").fetchone()[0]
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
         return {"entries": int(count), "bytes": int(size)}
 

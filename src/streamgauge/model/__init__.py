@@ -8,6 +8,7 @@ from streamgauge.model.event import (
     arrow_schema,
     create_table_sql,
     events_to_arrow,
+    rows_to_arrow,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "arrow_schema",
     "create_table_sql",
     "events_to_arrow",
+    "rows_to_arrow",
 ]

@@ -7,8 +7,9 @@ An Event is what the log stores and every sink receives. Times are integers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
@@ -75,7 +76,7 @@ COLUMNS: Final[tuple[Column, ...]] = (
 )
 
 COLUMN_NAMES: Final[tuple[str, ...]] = tuple(c.name for c in COLUMNS)
-assert COLUMN_NAMES == Event.__struct_fields__, "Event fields and COLUMNS must agree"
+assert Event.__struct_fields__ == COLUMN_NAMES, "Event fields and COLUMNS must agree"
 
 
 def arrow_schema() -> pa.Schema:
@@ -88,7 +89,11 @@ _SCHEMA: Final = arrow_schema()
 
 def events_to_arrow(events: list[Event]) -> pa.Table:
     """Columnar copy of ``events`` with the canonical schema."""
-    rows = [msgspec.structs.astuple(e) for e in events]
+    return rows_to_arrow([msgspec.structs.astuple(e) for e in events])
+
+
+def rows_to_arrow(rows: Sequence[Sequence[Any]]) -> pa.Table:
+    """Events given as value sequences in column order (how the log stores them) → Arrow."""
     values_by_column = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
     arrays = [
         pa.array(values, type=pa.int64()).cast(_TS)

@@ -30,7 +30,7 @@ class HotStore(Sink):
     def __init__(self, path: Path, *, memory_limit: str = "4GB", threads: int = 0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        config: dict[str, str | int | bool] = {"memory_limit": memory_limit}
+        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
         if threads:
             config["threads"] = threads
         self._con = duckdb.connect(str(path), config=config)

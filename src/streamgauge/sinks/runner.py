@@ -12,7 +12,6 @@ import threading
 import time
 
 from streamgauge.log.base import Log
-from streamgauge.model import events_to_arrow
 from streamgauge.sinks.base import Sink
 from streamgauge.types import Offset
 
@@ -41,6 +40,9 @@ class SinkRunner:
             register(self.sink.name, self.sink.committed_offset())
         self._thread.start()
 
+    def failure_count(self) -> int:
+        return self.failures
+
     def lag_events(self) -> int:
         return max(0, self.log.head() - self.sink.committed_offset())
 
@@ -60,22 +62,24 @@ class SinkRunner:
             except Exception as error:
                 self.failures += 1
                 self.last_error = f"{type(error).__name__}: {error}"
-                logger.exception("sink %s failed; retrying from its committed offset", self.sink.name)
+                logger.exception(
+                    "sink %s failed; retrying from its committed offset", self.sink.name
+                )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
                 position = self.sink.committed_offset()
         self._finish(position)
 
     def _step(self, position: Offset) -> Offset:
-        events, last = self.log.read(position, self.batch_events)
-        if events:
-            self._last_event_received_at = events[-1].received_at
-            self.sink.write(events_to_arrow(events), last)
+        table, last = self.log.read_table(position, self.batch_events)
+        if table is not None:
+            self._last_event_received_at = table.column("received_at")[-1].value
+            self.sink.write(table, last)
             position = last
         if self.sink.wants_flush():
             self.sink.flush()
         self.log.report_progress(self.sink.name, self.sink.committed_offset())
-        if not events and not self.log.wait_beyond(position, _IDLE_WAIT_S):
+        if table is None and not self.log.wait_beyond(position, _IDLE_WAIT_S):
             refresh = getattr(self.log, "refresh_head", None)
             if refresh is not None:
                 refresh()
@@ -85,14 +89,16 @@ class SinkRunner:
         """On shutdown: drain what the log holds, then commit buffered events."""
         try:
             while True:
-                events, last = self.log.read(position, self.batch_events)
-                if not events:
+                table, last = self.log.read_table(position, self.batch_events)
+                if table is None:
                     break
-                self.sink.write(events_to_arrow(events), last)
+                self.sink.write(table, last)
                 position = last
             self.sink.flush()
         except Exception:
-            logger.exception("sink %s could not drain at shutdown; it resumes at next start", self.sink.name)
+            logger.exception(
+                "sink %s could not drain at shutdown; it resumes at next start", self.sink.name
+            )
 
     def stop(self, timeout: float = 60.0) -> None:
         self._stop.set()

@@ -1,0 +1,1 @@
+"""streamgauge's benchmarks: each measures against a baseline in the same run."""
