@@ -28,18 +28,26 @@ RANGES = {
     "1d": ("2025-10-20T00:00:00Z", "2025-10-21T00:00:00Z"),
     "30d": ("2025-10-01T00:00:00Z", "2025-10-31T00:00:00Z"),
 }
+_FUNNEL = [{"event": "signup"}, {"event": "checkout.started"}, {"event": "checkout.completed"}]
+_EU = [{"field": "properties.region", "op": "eq", "value": "eu"}]
 CASES: dict[str, tuple[str | None, dict[str, Any]]] = {
     "dsl count by hour": (None, {"groupBy": "hour"}),
-    "dsl p95 by path": (None, {"event": "api.request", "dimensions": ["path"], "metrics": ["count", "p95(duration_ms)"]}),
-    "dsl filtered props": (None, {"groupBy": "auto", "timezone": "Europe/Berlin", "metrics": ["count", "uniq(user_id)", "error_rate"],
-                                  "filters": [{"field": "properties.region", "op": "eq", "value": "eu"}]}),
+    "dsl p95 by path": (
+        None,
+        {"event": "api.request", "dimensions": ["path"], "metrics": ["count", "p95(duration_ms)"]},
+    ),
+    "dsl filtered props": (
+        None,
+        {"groupBy": "auto", "timezone": "Europe/Berlin", "filters": _EU,
+         "metrics": ["count", "uniq(user_id)", "error_rate"]},
+    ),
     "performance": ("performance", {"groupBy": "hour"}),
     "performance by endpoint": ("performance", {"by": "endpoint"}),
     "errors": ("errors", {"groupBy": "hour"}),
     "users": ("users", {}),
     "sessions": ("sessions", {"groupBy": "day"}),
     "retention": ("retention", {"period": "day", "periods": 7}),
-    "funnel": ("funnel", {"steps": [{"event": "signup"}, {"event": "checkout.started"}, {"event": "checkout.completed"}]}),
+    "funnel": ("funnel", {"steps": _FUNNEL}),
     "top": ("top", {"dimension": "organization_id", "metric": "sum(usage_quantity)"}),
     "anomalies": ("anomalies", {"groupBy": "hour"}),
     "usage": ("usage", {}),
@@ -103,7 +111,9 @@ def main(sizes: list[int] | None = None, repeats: int = 5) -> list[dict[str, Any
                     engine_ms = p50(engine, repeats)
                     statements = recorder.statements[:1] if recorder.statements else []
                     direct_ms = p50(
-                        lambda s=statements: [con.execute(q, p).to_arrow_table() for q, p in s],
+                        lambda s=statements, c=con: [
+                            c.execute(q, p).to_arrow_table() for q, p in s
+                        ],
                         repeats,
                     )
                     ratio = engine_ms / direct_ms if direct_ms else float("nan")
