@@ -19,6 +19,7 @@ from streamgauge.ingest.ingestor import Ingestor
 from streamgauge.keys import KeyStore
 from streamgauge.log.local import LocalLog
 from streamgauge.metrics import Metrics
+from streamgauge.query import RelationFor, hot_relation
 from streamgauge.sinks.hot import HotStore
 from streamgauge.sinks.runner import SinkRunner
 
@@ -71,6 +72,7 @@ class Runtime:
                 runner.sink.name, runner.lag_events, runner.lag_seconds, runner.failure_count
             )
         self.metrics.log_head.set_function(self.log.head)
+        self.relation_for: RelationFor = hot_relation
         self.ingestor = Ingestor(self.log, settings, self.metrics)
         self.backpressure = Backpressure(
             settings.backpressure, settings.ingest, data_dir, self.max_sink_lag, self.metrics
@@ -79,6 +81,14 @@ class Runtime:
 
     def max_sink_lag(self) -> int:
         return max((r.lag_events() for r in self.runners), default=0)
+
+    def wait_fresh(self, timeout: float = 1.0) -> bool:
+        """Read-your-writes: wait until the hot store holds every event acknowledged so far.
+
+        Bounded by ``timeout`` (guarantee 3 promises visibility within 1 s); under
+        overload a query answers with what is committed rather than waiting longer.
+        """
+        return self.runners[0].wait_committed(self.log.head(), timeout)
 
     def start(self) -> None:
         for runner in self.runners:

@@ -32,6 +32,7 @@ class SinkRunner:
         self.last_error: str | None = None
         self._last_event_received_at = 0
         self._stop = threading.Event()
+        self._committed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"sink-{sink.name}", daemon=True)
 
     def start(self) -> None:
@@ -42,6 +43,11 @@ class SinkRunner:
 
     def failure_count(self) -> int:
         return self.failures
+
+    def wait_committed(self, offset: Offset, timeout: float) -> bool:
+        """Block until the sink has committed ``offset`` (or ``timeout`` passes)."""
+        with self._committed:
+            return self._committed.wait_for(lambda: self.sink.committed_offset() >= offset, timeout)
 
     def lag_events(self) -> int:
         return max(0, self.log.head() - self.sink.committed_offset())
@@ -78,7 +84,10 @@ class SinkRunner:
             position = last
         if self.sink.wants_flush():
             self.sink.flush()
-        self.log.report_progress(self.sink.name, self.sink.committed_offset())
+        committed = self.sink.committed_offset()
+        self.log.report_progress(self.sink.name, committed)
+        with self._committed:
+            self._committed.notify_all()
         if table is None and not self.log.wait_beyond(position, _IDLE_WAIT_S):
             refresh = getattr(self.log, "refresh_head", None)
             if refresh is not None:
