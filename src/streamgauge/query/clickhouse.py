@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 _WEIGHTED_QUANTILE_UDF = "_streamgauge_weighted_quantile"
 
@@ -35,7 +35,7 @@ _SPELLINGS = {"quantileweighted": "quantileExactWeighted"}
 _PARAMETRIC = {"quantileexactweighted": "quantileexactweighted"}
 
 
-def clickhouse_to_duckdb(sql: str) -> list[exp.Expression]:
+def clickhouse_to_duckdb(sql: str) -> list[exp.Expr]:
     """Parse ClickHouse SQL into DuckDB-ready sqlglot expressions."""
     statements = [s for s in sqlglot.parse(_respell(sql), read="clickhouse") if s is not None]
     return [s.transform(_rewrite) for s in statements]
@@ -54,7 +54,7 @@ def _respell(sql: str) -> str:
     return "".join([*pieces, sql[last:]])
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.ParameterizedAgg):
         name = str(node.this).lower()
         if name not in _PARAMETRIC:
@@ -69,7 +69,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _multi_if(arguments: list[exp.Expression]) -> exp.Expression:
+def _multi_if(arguments: list[exp.Expr]) -> exp.Expr:
     if len(arguments) < 3 or len(arguments) % 2 == 0:
         return exp.Anonymous(this="multiIf", expressions=arguments)
     case = exp.Case(default=arguments[-1])
@@ -80,9 +80,9 @@ def _multi_if(arguments: list[exp.Expression]) -> exp.Expression:
 
 def _epoch_cast(name: str, target: str) -> str:
     return (
+        # one typed overload only: DuckDB casts TIMESTAMP and DATE to it, and more
+        # typed overloads make arguments of not-yet-known type ambiguous
         f"CREATE MACRO {name}(x TIMESTAMP WITH TIME ZONE) AS CAST(floor(epoch(x)) AS {target}),"
-        f" (x TIMESTAMP) AS CAST(floor(epoch(x)) AS {target}),"
-        f" (x DATE) AS CAST(floor(epoch(x)) AS {target}),"
         f" (x) AS CAST(trunc(CAST(x AS DOUBLE)) AS {target})"
     )
 
@@ -95,7 +95,8 @@ _EPOCH = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 
 CLICKHOUSE_MACROS: tuple[str, ...] = (
     "CREATE MACRO intdiv(a, b) AS CAST(trunc(a / b) AS BIGINT)",
-    "CREATE MACRO intdivorzero(a, b) AS CASE WHEN b = 0 THEN 0 ELSE CAST(trunc(a / b) AS BIGINT) END",
+    "CREATE MACRO intdivorzero(a, b) AS"
+    " CASE WHEN b = 0 THEN 0 ELSE CAST(trunc(a / b) AS BIGINT) END",
     _epoch_cast("touint32", "UINTEGER"),
     _epoch_cast("touint64", "UBIGINT"),
     _epoch_cast("toint32", "INTEGER"),
@@ -125,7 +126,7 @@ CLICKHOUSE_MACROS: tuple[str, ...] = (
 def install_clickhouse_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Define the ClickHouse functions in ``con`` (before its configuration is locked)."""
     pair = duckdb.struct_type({"v": "DOUBLE", "w": "DOUBLE"})
-    con.create_function(
+    con.create_function(  # type: ignore[call-overload]
         _WEIGHTED_QUANTILE_UDF,
         _weighted_quantiles,
         ["DOUBLE", duckdb.list_type(pair)],

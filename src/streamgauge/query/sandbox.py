@@ -31,8 +31,11 @@ class SqlLimits:
     threads: int = 2
 
 
-def open_sandbox(limits: SqlLimits) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB that can reach nothing outside itself."""
+def open_sandbox(limits: SqlLimits, *, clickhouse: bool = False) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB that can reach nothing outside itself.
+
+    With ``clickhouse``, the ClickHouse function macros are defined (≈20 ms).
+    """
     con = duckdb.connect(
         ":memory:",
         config={
@@ -48,7 +51,8 @@ def open_sandbox(limits: SqlLimits) -> duckdb.DuckDBPyConnection:
     )
     try:
         con.execute("SET TimeZone = 'UTC'")
-        install_clickhouse_functions(con)
+        if clickhouse:
+            install_clickhouse_functions(con)
         con.execute("SET enable_external_access = false")
         con.execute("SET allow_community_extensions = false")
         con.execute("SET allow_unsigned_extensions = false")

@@ -136,7 +136,7 @@ def execute_sql(
     statement = parse_user_sql(parsed.sql, parsed.dialect)
     params = _bound_params(statement, parsed.params)
     plan = plan_scan(statement.expression)
-    con = open_sandbox(limits)
+    con = open_sandbox(limits, clickhouse=parsed.dialect == "clickhouse")
     events = _ScopedEvents(source, principal, plan)
     try:
         events.bound_time(con, params)
@@ -148,8 +148,8 @@ def execute_sql(
         events.reraise_source_error()
         raise _user_error(error, limits) from error
     finally:
+        con.close()  # first: the sandbox may still be reading from the streams
         events.close()
-        con.close()
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     meta = SqlMeta(table.num_rows, elapsed_ms, truncated, source.tiers(events.scan))
     return SqlTable(columns, table, meta)
@@ -166,7 +166,7 @@ def _decode(request: SqlRequest | dict[str, Any]) -> SqlRequest:
 
 def _bound_params(statement: UserStatement, given: dict[str, ParamValue]) -> dict[str, Any]:
     expression = statement.expression
-    if any(not p.name for p in expression.find_all(exp.Placeholder)):
+    if any(p.this is None for p in expression.find_all(exp.Placeholder)):
         raise BadRequest("use named parameters ($name), not positional ones")
     used = statement.parameter_names
     missing = sorted(used - given.keys())
@@ -187,11 +187,14 @@ def _fetch(
     reader = result.to_arrow_reader(min(max_rows + 1, 122_880))
     batches: list[pa.RecordBatch] = []
     rows = 0
-    for batch in reader:
-        batches.append(batch)
-        rows += batch.num_rows
-        if rows > max_rows:
-            break
+    try:
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > max_rows:
+                break
+    finally:
+        reader.close()
     table = pa.Table.from_batches(batches, schema=reader.schema)
     return columns, table.slice(0, max_rows), rows > max_rows
 
@@ -209,7 +212,7 @@ class _ScopedEvents:
         self.scan = ScanRequest(
             project_id=principal.project_id,
             organization_id=principal.organization_id,
-            columns=projected(plan.columns or {"timestamp"}),
+            columns=projected(sorted(plan.columns or {"timestamp"})),
         )
         self._spare: EventStream | None = None
         self._streams: list[EventStream] = []
@@ -256,7 +259,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _extreme(
     con: duckdb.DuckDBPyConnection,
-    bounds: list[exp.Expression] | None,
+    bounds: list[exp.Expr] | None,
     params: dict[str, Any],
     pick: Any,
 ) -> datetime | None:

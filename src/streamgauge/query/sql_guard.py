@@ -45,14 +45,14 @@ _DENIED_NAMES = frozenset({
 class UserStatement:
     """A user statement that passed the guard, in DuckDB's dialect."""
 
-    expression: exp.Expression
+    expression: exp.Expr
     sql: str
     explain: str = ""
     """``EXPLAIN`` or ``EXPLAIN ANALYZE`` when the statement is explained."""
 
     @property
     def parameter_names(self) -> set[str]:
-        return {p.name for p in self.expression.find_all(exp.Placeholder) if p.name}
+        return {p.name for p in self.expression.find_all(exp.Placeholder) if p.this is not None}
 
 
 @dataclass(slots=True)
@@ -60,8 +60,8 @@ class ScanPlan:
     """What the query can read from ``events``: columns, and bounds on ``timestamp``."""
 
     columns: set[str] = field(default_factory=set)
-    lower: list[exp.Expression] | None = field(default_factory=list)
-    upper: list[exp.Expression] | None = field(default_factory=list)
+    lower: list[exp.Expr] | None = field(default_factory=list)
+    upper: list[exp.Expr] | None = field(default_factory=list)
     """Per scan, the expressions bounding ``timestamp``; None when some scan is unbounded."""
 
 
@@ -96,7 +96,7 @@ def _split_explain(text: str) -> tuple[str, str]:
     return "", text
 
 
-def _check_statement(expression: exp.Expression) -> None:
+def _check_statement(expression: exp.Expr) -> None:
     node = expression
     while isinstance(node, exp.Subquery):
         node = node.this
@@ -108,7 +108,7 @@ def _check_statement(expression: exp.Expression) -> None:
             raise BadRequest(f"only SELECT, WITH and EXPLAIN statements are allowed: {inner.key}")
 
 
-def _check_references(expression: exp.Expression) -> None:
+def _check_references(expression: exp.Expr) -> None:
     ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
     if VIEW in ctes:
         raise BadRequest(f"'{VIEW}' names the events view and cannot name a CTE")
@@ -132,7 +132,7 @@ def function_name(function: exp.Func) -> str:
     return function.sql(dialect="duckdb").split("(", 1)[0].strip().lower()
 
 
-def plan_scan(expression: exp.Expression) -> ScanPlan:
+def plan_scan(expression: exp.Expr) -> ScanPlan:
     """Columns and ``timestamp`` bounds that cover every scan of ``events`` in the query."""
     plan = ScanPlan(columns=_referenced_columns(expression))
     for table in _view_scans(expression):
@@ -142,13 +142,13 @@ def plan_scan(expression: exp.Expression) -> ScanPlan:
     return plan
 
 
-def _view_scans(expression: exp.Expression) -> Iterator[exp.Table]:
+def _view_scans(expression: exp.Expr) -> Iterator[exp.Table]:
     for table in expression.find_all(exp.Table):
         if isinstance(table.this, exp.Identifier) and table.name.lower() == VIEW:
             yield table
 
 
-def _referenced_columns(expression: exp.Expression) -> set[str]:
+def _referenced_columns(expression: exp.Expr) -> set[str]:
     row_names = {VIEW} | {t.alias.lower() for t in _view_scans(expression) if t.alias}
     for node in expression.walk():
         whole_row = (
@@ -164,7 +164,13 @@ def _referenced_columns(expression: exp.Expression) -> set[str]:
     return names & set(COLUMN_NAMES)
 
 
-_LOWER = {exp.GT: "lower", exp.GTE: "lower", exp.LT: "upper", exp.LTE: "upper", exp.EQ: "both"}
+_LOWER: dict[type[exp.Expr], str] = {
+    exp.GT: "lower",
+    exp.GTE: "lower",
+    exp.LT: "upper",
+    exp.LTE: "upper",
+    exp.EQ: "both",
+}
 _FLIPPED = {"lower": "upper", "upper": "lower", "both": "both"}
 _CONSTANT_NODES = (
     exp.Literal, exp.Placeholder, exp.Cast, exp.Interval, exp.Neg, exp.Add, exp.Sub,
@@ -172,7 +178,7 @@ _CONSTANT_NODES = (
 )  # fmt: skip
 
 
-def _scan_bounds(table: exp.Table) -> tuple[exp.Expression | None, exp.Expression | None]:
+def _scan_bounds(table: exp.Table) -> tuple[exp.Expr | None, exp.Expr | None]:
     """Bounds from the WHERE of the SELECT whose only source is ``table``."""
     select = table.parent.parent if isinstance(table.parent, exp.From) else None
     if not isinstance(select, exp.Select) or select.args.get("joins"):
@@ -181,8 +187,8 @@ def _scan_bounds(table: exp.Table) -> tuple[exp.Expression | None, exp.Expressio
     if where is None:
         return None, None
     names = {VIEW, table.alias.lower()} if table.alias else {VIEW}
-    lower: exp.Expression | None = None
-    upper: exp.Expression | None = None
+    lower: exp.Expr | None = None
+    upper: exp.Expr | None = None
     for conjunct in _conjuncts(where.this):
         for side, bound in _bounds_of(conjunct, names):
             if side in ("lower", "both") and lower is None:
@@ -192,7 +198,7 @@ def _scan_bounds(table: exp.Table) -> tuple[exp.Expression | None, exp.Expressio
     return lower, upper
 
 
-def _conjuncts(condition: exp.Expression) -> Iterator[exp.Expression]:
+def _conjuncts(condition: exp.Expr) -> Iterator[exp.Expr]:
     if isinstance(condition, exp.And):
         yield from _conjuncts(condition.left)
         yield from _conjuncts(condition.right)
@@ -202,7 +208,7 @@ def _conjuncts(condition: exp.Expression) -> Iterator[exp.Expression]:
         yield condition
 
 
-def _bounds_of(condition: exp.Expression, names: set[str]) -> Iterator[tuple[str, exp.Expression]]:
+def _bounds_of(condition: exp.Expr, names: set[str]) -> Iterator[tuple[str, exp.Expr]]:
     if isinstance(condition, exp.Between) and _is_timestamp(condition.this, names):
         low, high = condition.args["low"], condition.args["high"]
         if _is_constant(low):
@@ -220,7 +226,7 @@ def _bounds_of(condition: exp.Expression, names: set[str]) -> Iterator[tuple[str
         yield _FLIPPED[side], left
 
 
-def _is_timestamp(node: exp.Expression, names: set[str]) -> bool:
+def _is_timestamp(node: exp.Expr, names: set[str]) -> bool:
     return (
         isinstance(node, exp.Column)
         and node.name.lower() == "timestamp"
@@ -228,7 +234,7 @@ def _is_timestamp(node: exp.Expression, names: set[str]) -> bool:
     )
 
 
-def _is_constant(node: exp.Expression) -> bool:
+def _is_constant(node: exp.Expr) -> bool:
     """Literals, bound parameters, casts and interval arithmetic: no columns, no clocks."""
     return all(isinstance(n, _CONSTANT_NODES) for n in node.walk())
 

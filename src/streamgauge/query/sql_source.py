@@ -58,7 +58,6 @@ class EventStream:
     cursor: duckdb.DuckDBPyConnection | None = None
 
     def close(self) -> None:
-        self.reader.close()
         if self.cursor is not None:
             self.cursor.close()
 
