@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
@@ -75,6 +76,14 @@ class HotSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_batch_events: Annotated[
         int, _doc("Most events the hot sink writes per transaction.", gt=0)
     ] = 200_000
+    small_batch_events: Annotated[
+        int, _doc("A write of fewer events is followed by a pause of write_linger_s.", ge=0)
+    ] = 1000
+    write_linger_s: Annotated[
+        float,
+        _doc("After a small write the hot sink waits this long to gather more (a query that "
+             "needs fresh rows cuts the wait short).", ge=0, le=0.5),
+    ] = 0.05  # fmt: skip
 
 
 class BackpressureSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -97,6 +106,175 @@ class QuerySettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     memory_limit: Annotated[str, _doc("Memory limit of one SQL sandbox query.")] = "1GB"
 
 
+class MeterFilterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    field: Annotated[str, _doc("A column or 'properties.<path>' the filter reads.")]
+    op: Annotated[
+        Literal["eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "not_exists"],
+        _doc("How the field is compared (as in the query DSL's filters)."),
+    ]
+    value: Annotated[
+        str | int | float | bool | list[str | int | float | bool] | None,
+        _doc("The value compared with (a list for in/not_in; none for exists)."),
+    ] = None
+
+
+class MeterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Annotated[str, _doc("The meter's name (GET /meters, POST /meters/{name}/query).",
+                              pattern=r"^[a-z][a-z0-9_\-]{0,63}$")]  # fmt: skip
+    event: Annotated[str | list[str], _doc("The event name(s) the meter counts.")] = "usage.tracked"
+    aggregation: Annotated[
+        Literal["sum", "count", "unique_count", "max", "latest", "avg"],
+        _doc("How values are aggregated over a window or period."),
+    ] = "sum"
+    value: Annotated[
+        str, _doc("The column or 'properties.<path>' aggregated (ignored by count).")
+    ] = "usage_quantity"
+    group_by: Annotated[
+        list[str], _doc("Dimensions each total is kept per (columns or properties paths).")
+    ] = msgspec.field(default_factory=lambda: ["organization_id", "usage_sku", "usage_unit"])
+    filters: Annotated[
+        list[MeterFilterConfig], _doc("Only events passing every filter count.")
+    ] = []
+    unit: Annotated[str | None, _doc("The unit reported; none reports the events' usage_unit.")] = (
+        None
+    )
+    allow_negative: Annotated[
+        bool,
+        _doc("Negative values are corrections and count; otherwise they are left out."),
+    ] = False
+    description: Annotated[str, _doc("What the meter measures, for people.")] = ""
+
+
+class TierConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    up_to: Annotated[
+        Decimal | None, _doc("The tier's last unit (inclusive); none on the last tier.")
+    ] = None
+    unit_price: Annotated[Decimal, _doc("Price of each unit in the tier.")] = Decimal(0)
+    flat_fee: Annotated[Decimal, _doc("Charged once when any quantity falls in the tier.")] = (
+        Decimal(0)
+    )
+
+
+class PriceConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    sku: Annotated[str, _doc("The SKU (usage.sku) this price bills.")]
+    meter: Annotated[str, _doc("The meter whose total is billed.")] = "usage"
+    unit: Annotated[
+        str | None, _doc("Bill only usage in this unit; none accepts one unit per SKU.")
+    ] = None
+    model: Annotated[
+        Literal["per_unit", "package", "graduated", "volume"],
+        _doc("per_unit, package (per started block), graduated or volume tiers."),
+    ] = "per_unit"
+    unit_price: Annotated[Decimal, _doc("per_unit: the price of one unit.")] = Decimal(0)
+    package_size: Annotated[
+        Decimal, _doc("package: units in one block (a started block is billed).")
+    ] = Decimal(1)
+    package_price: Annotated[Decimal, _doc("package: the price of one block.")] = Decimal(0)
+    tiers: Annotated[
+        list[TierConfig], _doc("graduated/volume: tiers by ascending up_to, the last open.")
+    ] = []
+    free_quantity: Annotated[Decimal, _doc("Units free each period, taken off before pricing.")] = (
+        Decimal(0)
+    )
+    minimum_charge: Annotated[
+        Decimal, _doc("Least amount of a line once the SKU was used in the period.")
+    ] = Decimal(0)
+    description: Annotated[str, _doc("The line's text on invoices.")] = ""
+
+    def __post_init__(self) -> None:
+        amounts = [self.unit_price, self.package_price, self.free_quantity, self.minimum_charge]
+        amounts += [v for t in self.tiers for v in (t.unit_price, t.flat_fee)]
+        if any(not a.is_finite() or a < 0 for a in amounts):
+            raise ValueError("prices, fees, free quantities and minimums must be >= 0")
+        if not self.package_size.is_finite() or self.package_size <= 0:
+            raise ValueError("package_size must be > 0")
+        if self.model in ("graduated", "volume"):
+            if not self.tiers or self.tiers[-1].up_to is not None:
+                raise ValueError(f"{self.model} prices need tiers, the last without up_to")
+            bounds = [t.up_to for t in self.tiers[:-1]]
+            if any(b is None for b in bounds) or bounds != sorted(set(bounds)):  # type: ignore[type-var]
+                raise ValueError("tiers need strictly ascending up_to, only the last open")
+
+
+class BillingSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    meters: Annotated[
+        tuple[MeterConfig, ...],
+        _doc("Meters besides the built-in 'usage' (sum of usage_quantity for usage.tracked "
+             "by organization, SKU and unit); one named 'usage' replaces it."),
+    ] = ()  # fmt: skip
+    prices: Annotated[
+        tuple[PriceConfig, ...], _doc("Prices per SKU, turning meters into invoices.")
+    ] = ()
+    currency: Annotated[str, _doc("ISO 4217 currency of every price and invoice.",
+                                  pattern=r"^[A-Z]{3}$")] = "USD"  # fmt: skip
+    decimals: Annotated[
+        int, _doc("Each line's amount is rounded once to this many decimals.", ge=0, le=9)
+    ] = 2
+    rounding: Annotated[
+        Literal["half_up", "half_even"],
+        _doc("Rounding of line amounts: half_up (0.005 -> 0.01) or half_even (banker's)."),
+    ] = "half_up"
+    timezone: Annotated[
+        str, _doc("IANA time zone in which billing periods (2025-10) start and end.")
+    ] = "UTC"
+
+
+class SourcesSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    segment_group_as_organization: Annotated[
+        bool,
+        _doc("Segment/RudderStack: a group call's groupId, else context.groupId, becomes "
+             "organization_id."),
+    ] = True  # fmt: skip
+    segment_max_event_bytes: Annotated[
+        int, _doc("Segment/RudderStack: largest event, in bytes of JSON (rejected above).", gt=0)
+    ] = 32 * 1024
+    segment_max_batch_bytes: Annotated[
+        int,
+        _doc("Segment: largest batch request that carries writeKey in its body (400 above).",
+             gt=0),
+    ] = 500 * 1024  # fmt: skip
+    rudderstack_max_batch_bytes: Annotated[
+        int,
+        _doc("RudderStack (no writeKey in the body): largest batch request (400 above).", gt=0),
+    ] = 4 * MiB
+    posthog_organization_group_type: Annotated[
+        str,
+        _doc("PostHog: the $groups type whose key becomes organization_id ('' = none)."),
+    ] = "organization"
+    posthog_max_event_bytes: Annotated[
+        int, _doc("PostHog: largest event, in bytes of JSON (rejected above).", gt=0)
+    ] = MiB
+    otlp_event_name: Annotated[
+        str, _doc("OTLP: the event name each SERVER span becomes.", min_length=1)
+    ] = "api.request"
+    otlp_organization_attribute: Annotated[
+        str,
+        _doc("OTLP: span (else resource) attribute whose value becomes organization_id "
+             "('' = none)."),
+    ] = "organization.id"  # fmt: skip
+    otlp_organization_header: Annotated[
+        str,
+        _doc("OTLP: request header whose value becomes organization_id when no attribute "
+             "has it ('' = none)."),
+    ] = ""  # fmt: skip
+    cloudevents_subject_as_organization: Annotated[
+        bool, _doc("CloudEvents: subject becomes organization_id.")
+    ] = True
+    cloudevents_usage_quantity: Annotated[
+        str,
+        _doc("CloudEvents: dotted path in data of the number that becomes usage_quantity "
+             "('' = none)."),
+    ] = "value"  # fmt: skip
+    cloudevents_usage_unit: Annotated[
+        str, _doc("CloudEvents: dotted path in data of usage_unit ('' = none).")
+    ] = "unit"
+    cloudevents_usage_sku: Annotated[
+        str,
+        _doc("CloudEvents: dotted path in data of usage_sku; '' uses the event type, as "
+             "OpenMeter meters do."),
+    ] = ""  # fmt: skip
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
     log: LogSettings = msgspec.field(default_factory=LogSettings)
@@ -104,6 +282,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     hot: HotSettings = msgspec.field(default_factory=HotSettings)
     backpressure: BackpressureSettings = msgspec.field(default_factory=BackpressureSettings)
     query: QuerySettings = msgspec.field(default_factory=QuerySettings)
+    billing: BillingSettings = msgspec.field(default_factory=BillingSettings)
+    sources: SourcesSettings = msgspec.field(default_factory=SourcesSettings)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {

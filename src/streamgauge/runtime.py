@@ -66,7 +66,15 @@ class Runtime:
         self.hot = HotStore(
             self.paths.hot, memory_limit=settings.hot.memory_limit, threads=settings.hot.threads
         )
-        self.runners = [SinkRunner(self.hot, self.log, batch_events=settings.hot.max_batch_events)]
+        self.runners = [
+            SinkRunner(
+                self.hot,
+                self.log,
+                batch_events=settings.hot.max_batch_events,
+                small_batch_events=settings.hot.small_batch_events,
+                linger_s=settings.hot.write_linger_s,
+            )
+        ]
         for runner in self.runners:
             self.metrics.watch_sink(
                 runner.sink.name, runner.lag_events, runner.lag_seconds, runner.failure_count

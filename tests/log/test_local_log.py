@@ -60,6 +60,8 @@ def test_duplicates_within_a_batch_across_batches_and_projects(log: LocalLog) ->
     other_project = log.append(events(["a"], project="q")).result()
     assert other_project.accepted == 1
     assert log.head() == 4
+    all_duplicates = log.append(events(["c"])).result()
+    assert (all_duplicates.accepted, all_duplicates.last_offset, log.head()) == (0, 0, 4)
 
 
 def test_dedup_survives_a_restart(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ metrics are the same for all of them.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,7 +104,7 @@ class Ingestor:
         source: str,
     ) -> IngestResult:
         if events or letters:
-            appended = await asyncio.wrap_future(self.log.append(events, letters))
+            appended = await self.log.append_async(events, letters)
             result.accepted = appended.accepted
             result.duplicates = len(appended.duplicate_indexes)
             result.duplicate_indexes = [positions[i] for i in appended.duplicate_indexes]

@@ -9,6 +9,7 @@ with the append so the dead-letter store is durable on the same terms.
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ class Log(abc.ABC):
         dead_letters: Sequence[DeadLetter] = (),
     ) -> Future[AppendResult]:
         """Append ``events`` minus duplicates, store ``dead_letters``; resolves once durable."""
+
+    async def append_async(
+        self, events: list[Event], dead_letters: Sequence[DeadLetter] = ()
+    ) -> AppendResult:
+        """``append`` awaited from an event loop."""
+        return await asyncio.wrap_future(self.append(events, dead_letters))
 
     @abc.abstractmethod
     def read(self, after: Offset, limit: int) -> tuple[list[Event], Offset]:

@@ -22,6 +22,7 @@ id: 10 M ids ≈ 0.6 GB on disk, memory bounded by the page cache setting).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import sqlite3
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pyarrow as pa
@@ -94,7 +96,7 @@ def connect(path: Path, *, cache_mib: int = 64) -> sqlite3.Connection:
 class _Pending:
     events: list[Event]
     dead_letters: list[DeadLetter]
-    future: Future[AppendResult]
+    future: Future[AppendResult] | asyncio.Future[AppendResult]
 
 
 class LogCorruption(Exception):
@@ -147,6 +149,16 @@ class LocalLog(Log):
         self._queue.put(_Pending(events, list(dead_letters), future))
         return future
 
+    async def append_async(
+        self, events: list[Event], dead_letters: Sequence[DeadLetter] = ()
+    ) -> AppendResult:
+        """``append`` for the event loop: one wake-up of the loop per group commit."""
+        if self._closed:
+            raise RuntimeError("the log is closed")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Pending(events, list(dead_letters), future))
+        return await future
+
     def _write_loop(self) -> None:
         last_maintenance = time.monotonic()
         while True:
@@ -190,27 +202,24 @@ class LocalLog(Log):
                 self._commit_group(self._take_group(item))
 
     def _commit_group(self, group: list[_Pending]) -> None:
-        results: list[AppendResult] = []
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                results = self._write_group(group)
+                results, head = self._write_group(group)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         except Exception as error:  # every waiting request must hear of it
             logger.exception("log append failed")
-            for item in group:
-                item.future.set_exception(error)
+            _resolve(group, [error] * len(group))
             return
         with self._head_changed:
-            self._head = results[-1].last_offset if results else self._head
+            self._head = head
             self._head_changed.notify_all()
-        for item, result in zip(group, results, strict=True):
-            item.future.set_result(result)
+        _resolve(group, results)
 
-    def _write_group(self, group: list[_Pending]) -> list[AppendResult]:
+    def _write_group(self, group: list[_Pending]) -> tuple[list[AppendResult], Offset]:
         now_us = self._clock() // 1000
         current, tables = self._generations(now_us)
         seen = self._seen_ids(group, tables)
@@ -251,7 +260,7 @@ class LocalLog(Log):
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 letters,
             )
-        return results
+        return results, head
 
     def _generations(self, now_us: int) -> tuple[str, list[str]]:
         """The table new ids go to, and the tables a look-up checks (newest first)."""
@@ -415,6 +424,34 @@ class LocalLog(Log):
         self._queue.put(None)
         self._writer.join()
         self._conn.close()
+
+
+def _resolve(group: list[_Pending], outcomes: Sequence[AppendResult | Exception]) -> None:
+    """Hand each append its outcome; event-loop waiters get one wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[AppendResult], Any]]] = {}
+    for item, outcome in zip(group, outcomes, strict=True):
+        future = item.future
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+        elif isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, pairs)
+        except RuntimeError:  # the loop closed: nobody is waiting any more
+            pass
+
+
+def _settle(pairs: list[tuple[asyncio.Future[AppendResult], Any]]) -> None:
+    for future, outcome in pairs:
+        if future.done():  # the request was cancelled (client went away)
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 def dead_letter_rows(letters: Iterable[DeadLetter]) -> list[tuple[object, ...]]:

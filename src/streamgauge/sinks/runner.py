@@ -24,10 +24,21 @@ _MAX_BACKOFF_S = 30.0
 class SinkRunner:
     """Feeds one sink from the log on its own thread."""
 
-    def __init__(self, sink: Sink, log: Log, *, batch_events: int = 200_000) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        log: Log,
+        *,
+        batch_events: int = 200_000,
+        small_batch_events: int = 0,
+        linger_s: float = 0.0,
+    ) -> None:
         self.sink = sink
         self.log = log
         self.batch_events = batch_events
+        self.small_batch_events = small_batch_events
+        self.linger_s = linger_s
+        self._urgent = threading.Event()
         self.failures = 0
         self.last_error: str | None = None
         self._last_event_received_at = 0
@@ -46,6 +57,9 @@ class SinkRunner:
 
     def wait_committed(self, offset: Offset, timeout: float) -> bool:
         """Block until the sink has committed ``offset`` (or ``timeout`` passes)."""
+        if self.sink.committed_offset() >= offset:
+            return True
+        self._urgent.set()
         with self._committed:
             return self._committed.wait_for(lambda: self.sink.committed_offset() >= offset, timeout)
 
@@ -88,6 +102,11 @@ class SinkRunner:
         self.log.report_progress(self.sink.name, committed)
         with self._committed:
             self._committed.notify_all()
+        if table is not None and table.num_rows < self.small_batch_events:
+            # Many tiny transactions cost more than they buy: gather for a moment,
+            # unless a query is waiting for these rows (see wait_committed).
+            self._urgent.wait(self.linger_s)
+            self._urgent.clear()
         if table is None and not self.log.wait_beyond(position, _IDLE_WAIT_S):
             refresh = getattr(self.log, "refresh_head", None)
             if refresh is not None:
@@ -111,4 +130,5 @@ class SinkRunner:
 
     def stop(self, timeout: float = 60.0) -> None:
         self._stop.set()
+        self._urgent.set()
         self._thread.join(timeout)
