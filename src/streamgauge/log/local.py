@@ -23,6 +23,7 @@ id: 10 M ids ≈ 0.6 GB on disk, memory bounded by the page cache setting).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -438,10 +439,8 @@ def _resolve(group: list[_Pending], outcomes: Sequence[AppendResult | Exception]
         else:
             future.set_result(outcome)
     for loop, pairs in by_loop.items():
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
             loop.call_soon_threadsafe(_settle, pairs)
-        except RuntimeError:  # the loop closed: nobody is waiting any more
-            pass
 
 
 def _settle(pairs: list[tuple[asyncio.Future[AppendResult], Any]]) -> None:
