@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -57,6 +57,40 @@ class LogSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         _doc("Keep log entries this long after every sink committed them (for replay).", ge=0),
     ] = 3600.0
     cache_mib: Annotated[int, _doc("SQLite page cache of the log, in MiB.", gt=0)] = 64
+    url: Annotated[
+        str,
+        _doc("Where the log lives: empty = embedded (SQLite under the data directory); "
+             "`nats://host:port` = a NATS JetStream stream (distributed mode).",
+             pattern=r"^(|(nats|tls)://\S+)$"),
+    ] = ""  # fmt: skip
+    stream: Annotated[str, _doc("JetStream: the stream's name.")] = "STREAMGAUGE_EVENTS"
+    subject: Annotated[
+        str,
+        _doc("JetStream: events go to `<subject>.<partition>`; dead letters to "
+             "`<subject>_dead_letters` in the stream `<stream>_DEAD_LETTERS`."),
+    ] = "streamgauge.events"  # fmt: skip
+    partitions: Annotated[
+        int, _doc("JetStream: subjects events are spread over, so sinks can split them.", gt=0)
+    ] = 4
+    replicas: Annotated[
+        int, _doc("JetStream: servers holding each message before it is acknowledged.", ge=1, le=5)
+    ] = 1
+    duplicate_window_s: Annotated[
+        float,
+        _doc("JetStream: a retried event id is a duplicate within this window; the server keeps "
+             "every id of the window in memory (about 100 bytes each).", gt=0),
+    ] = 600.0  # fmt: skip
+    max_bytes: Annotated[
+        int, _doc("JetStream: the stream refuses new events (503) above this size; -1 = none.")
+    ] = -1
+    max_age_s: Annotated[
+        float,
+        _doc("JetStream: messages older than this leave the stream, committed by sinks or "
+             "not: keep it above the longest sink outage.", gt=0),
+    ] = 7 * 86400.0  # fmt: skip
+    publish_timeout_s: Annotated[
+        float, _doc("JetStream: an append not acknowledged within this fails (503).", gt=0)
+    ] = 5.0
 
 
 class DedupSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -73,12 +73,24 @@ def build_openapi(app: FastAPI, extra: dict[str, Any] | None = None) -> dict[str
     return document
 
 
+def _route_module_extra(app: FastAPI, document: dict[str, Any]) -> None:
+    """Paths and schemas a route module left in ``app.state.openapi_extra`` (billing)."""
+    extra: dict[str, Any] = getattr(app.state, "openapi_extra", None) or {}
+    document["components"]["schemas"].update(extra.get("components", {}))
+    for path, operations in extra.get("paths", {}).items():
+        for operation in operations.values():
+            operation["responses"] = {**operation["responses"], **_error_responses()}
+        document["paths"].setdefault(path, {}).update(operations)
+
+
 def install_openapi(app: FastAPI) -> None:
-    cache: dict[str, Any] = {}
+    cache: dict[str, dict[str, Any]] = {}
 
     def openapi() -> dict[str, Any]:
         if "document" not in cache:
-            cache["document"] = build_openapi(app)
+            document = build_openapi(app)
+            _route_module_extra(app, document)
+            cache["document"] = document
         return cache["document"]
 
     app.openapi = openapi  # type: ignore[method-assign]
