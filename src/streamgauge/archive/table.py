@@ -101,6 +101,10 @@ def table_properties(settings: ArchiveSettings) -> dict[str, str]:
         # pyiceberg bins by in-memory Arrow bytes (about 6x the zstd Parquet size
         # for events), so one micro-batch becomes one file per day it touches.
         "write.target-file-size-bytes": str(settings.target_file_size * 6),
+        # Readers open every manifest: merge them so a commit every minute does not
+        # leave thousands (pyiceberg's own appends use fast append otherwise).
+        "commit.manifest-merge.enabled": "true",
+        "commit.manifest.min-count-to-merge": "32",
         "write.metadata.delete-after-commit.enabled": "true",
         "write.metadata.previous-versions-max": "20",
     }
