@@ -352,3 +352,10 @@ def config_docs() -> None:
     Example: streamgauge config docs > docs/settings.md
     """
     click.echo(settings_markdown(), nl=False)
+
+
+# -- billing (its own module; it reuses the options above) ---------------------------
+
+from streamgauge.cli.billing import billing  # noqa: E402
+
+cli.add_command(billing)
