@@ -81,7 +81,13 @@ class LogSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
              "every id of the window in memory (about 100 bytes each).", gt=0),
     ] = 600.0  # fmt: skip
     max_bytes: Annotated[
-        int, _doc("JetStream: the stream refuses new events (503) above this size; -1 = none.")
+        int,
+        _doc("JetStream: the stream refuses new events (503) above this size; -1 = none. "
+             "nats-server 2.9 under-counts it and drops the oldest events near the limit: "
+             "prefer `log.max_msgs` there."),
+    ] = -1  # fmt: skip
+    max_msgs: Annotated[
+        int, _doc("JetStream: the stream refuses new events (503) above this count; -1 = none.")
     ] = -1
     max_age_s: Annotated[
         float,

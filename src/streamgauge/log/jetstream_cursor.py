@@ -74,10 +74,11 @@ class Cursor:
             raise LogUnavailable(
                 f"the event log (JetStream) is unavailable: {self.link.last_error}"
             )
+        from_start = self.position == 0
         config = ConsumerConfig(
             ack_policy=AckPolicy.NONE,
-            deliver_policy=DeliverPolicy.ALL if self.position == 0 else DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=None if self.position == 0 else self.position + 1,
+            deliver_policy=DeliverPolicy.ALL if from_start else DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=None if from_start else self.position + 1,
             filter_subject=self.subject,
             inactive_threshold=_INACTIVE_S,
             mem_storage=True,

@@ -55,6 +55,7 @@ class StreamSpec:
     replicas: int
     duplicate_window_s: float
     max_bytes: int
+    max_msgs: int
     max_age_s: float
 
     def config(self) -> StreamConfig:
@@ -69,6 +70,7 @@ class StreamSpec:
             num_replicas=self.replicas,
             duplicate_window=self.duplicate_window_s,
             max_bytes=self.max_bytes,
+            max_msgs=self.max_msgs,
             max_age=self.max_age_s,
             allow_direct=True,
         )
