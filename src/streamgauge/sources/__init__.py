@@ -9,6 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from streamgauge.model import Event
+from streamgauge.sources import cloudevents, otlp, posthog, segment
 from streamgauge.sources.native import NormalizeOptions, normalize
 
-NORMALIZERS: dict[str, Callable[[bytes, NormalizeOptions], Event]] = {"native": normalize}
+NORMALIZERS: dict[str, Callable[[bytes, NormalizeOptions], Event]] = {
+    "native": normalize,
+    segment.SOURCE: segment.normalize,
+    posthog.SOURCE: posthog.normalize,
+    otlp.SOURCE: otlp.normalize,
+    cloudevents.SOURCE: cloudevents.normalize,
+}
