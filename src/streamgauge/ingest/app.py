@@ -21,6 +21,7 @@ from streamgauge.http.auth import authenticate, key_from_headers, require_ingest
 from streamgauge.http.common import TimingMiddleware, operational_routes
 from streamgauge.http.errors import EXCEPTION_HANDLERS, json_response
 from streamgauge.ingest.ingestor import IngestResult
+from streamgauge.ingest.source_routes import source_routes
 from streamgauge.runtime import Runtime
 from streamgauge.scope import Principal
 from streamgauge.sources.native import check_single, split_batch
@@ -66,6 +67,7 @@ def create_ingest_app(runtime: Runtime, ready: Callable[[], bool]) -> Starlette:
     routes = [
         Route("/events", single, methods=["POST"]),
         Route("/events/batch", batch, methods=["POST"]),
+        *source_routes(runtime),
         *operational_routes(runtime, ready),
     ]
     return Starlette(
