@@ -59,3 +59,11 @@ def test_traffic_has_projects_usage_errors_and_an_incident() -> None:
     ]
     share = lambda rows: sum(e["status_code"] >= 500 for e in rows) / len(rows)  # noqa: E731
     assert during and share(during) > 5 * share(before)
+
+
+def test_traffic_reaches_the_end_of_the_range() -> None:
+    # The demo's week ends now: its last hour must not be empty.
+    times = generate_table(CONFIG)["timestamp"].to_pylist()
+    span = CONFIG.end - CONFIG.start
+    assert times[-1] > CONFIG.end - span / 100
+    assert times[0] < CONFIG.start + span / 100

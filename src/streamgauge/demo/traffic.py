@@ -257,10 +257,16 @@ def generate_table(config: TrafficConfig) -> pa.Table:
     """``config.events`` events (exactly) as an Arrow table, ordered by timestamp."""
     rng = np.random.default_rng(config.seed)
     blocks: list[pa.Table] = []
-    have = 0
+    have = next_id = 0
     while have < config.events:
-        block = _block(config, rng, config.events - have, first_id=have)
-        block = block.slice(0, config.events - have)
+        block = _block(config, rng, config.events - have, first_id=next_id)
+        next_id += block.num_rows
+        wanted = config.events - have
+        if block.num_rows > wanted:
+            # A uniform sample, not the first rows: those are the earliest (the block is in
+            # time order), and cutting there would leave the end of the range empty.
+            keep = np.sort(rng.choice(block.num_rows, size=wanted, replace=False))
+            block = block.take(pa.array(keep))
         blocks.append(block)
         have += block.num_rows
     if len(blocks) == 1:
