@@ -106,14 +106,23 @@ def split_request(body: bytes, options: PostHogOptions) -> PostHogRequest:
         else:
             head = _batch_decoder.decode(body)
             events = head.batch if head.batch is not None else [msgspec.Raw(body)]
-        first = _head_decoder.decode(events[0]) if events else _Head()
     except msgspec.DecodeError as error:
         raise BadRequest(f"request body is not a PostHog capture payload: {error}") from None
     sent_at = bytes(head.created_at if options.v1 else head.sent_at) or None
     prefix = envelope_prefix({"options": encode(options), "sentAt": sent_at})
     api_key = head.api_key or head.token or _property_token(head.properties)
-    api_key = api_key or first.api_key or _property_token(first.properties)
+    if api_key is None and events:
+        first = _first_head(events[0])
+        api_key = first.api_key or _property_token(first.properties)
     return PostHogRequest([enveloped(prefix, raw) for raw in events], api_key)
+
+
+def _first_head(raw: msgspec.Raw) -> _Head:
+    # posthog-js puts the key in each event; a malformed event is rejected later, on its own.
+    try:
+        return _head_decoder.decode(raw)
+    except msgspec.DecodeError:
+        return _Head()
 
 
 def uuid_of(envelope: bytes) -> str | None:
