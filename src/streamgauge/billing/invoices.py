@@ -105,14 +105,16 @@ def build_invoices(
     """One invoice per organization with usage (or for ``organization_id``, even if idle)."""
     used = {p.meter for p in settings.prices} | {"usage"}
     rows = {name: _billing_rows(ctx, catalog.get(name), period, organization_id) for name in used}
-    organizations = {r.group[ORG] for meter_rows in rows.values() for r in meter_rows}
+    by_org: dict[str, dict[str, list[MeterRow]]] = {}
     if organization_id is not None:
-        organizations.add(organization_id)
-    invoices = []
-    for org in sorted(o for o in organizations if o is not None):
-        mine = {name: [r for r in found if r.group[ORG] == org] for name, found in rows.items()}
-        invoices.append(_invoice(org, catalog, settings, period, mine, computed_at))
-    return invoices
+        by_org[organization_id] = {}
+    for name, found in rows.items():
+        for row in found:
+            by_org.setdefault(str(row.group[ORG]), {}).setdefault(name, []).append(row)
+    return [
+        _invoice(org, catalog, settings, period, {n: mine.get(n, []) for n in used}, computed_at)
+        for org, mine in sorted(by_org.items())
+    ]
 
 
 def _invoice(
