@@ -1,0 +1,103 @@
+"""The real-time dashboard on the query port: its page, assets and the few routes only it needs.
+
+The page (``/`` and the seed's ``/dashboard.html``) is plain HTML, CSS and
+JavaScript modules served from ``api/static`` in the package, with a vendored
+charting library: no build step, no CDN, works offline. Everything it shows
+comes from the public query API (``/query``, ``/templates``); the routes here
+add what a live page needs besides: who the key belongs to (``/whoami``), the
+newest events (``/events/recent``), ingestion health and a server-sent-event
+stream of commits (``/live``). Every data route takes the same keys as the
+query API and applies the same project and organization scope.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.staticfiles import StaticFiles
+
+from streamgauge.api.context import ApiContext
+from streamgauge.api.live import CommitWatcher, ingestion_health, live_stream
+from streamgauge.errors import Forbidden
+from streamgauge.http.auth import key_from_headers
+from streamgauge.http.errors import json_response
+from streamgauge.query.recent import recent_events
+from streamgauge.scope import Principal
+from streamgauge.sinks.hot import SINK_NAME
+
+STATIC_DIR: Final = Path(__file__).parent / "static"
+PAGE: Final = STATIC_DIR / "index.html"
+PAGE_HEADERS: Final = {
+    # Only our own origin: proves at run time that nothing comes from a CDN.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "Cache-Control": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _sees_health(principal: Principal) -> bool:
+    """Server-wide numbers are for the project's team, not an organization's customers."""
+    return principal.organization_id is None
+
+
+def register(app: FastAPI, api: ApiContext) -> None:
+    hot = next(r for r in api.runtime.runners if r.sink.name == SINK_NAME)
+    watcher = CommitWatcher(hot)
+
+    async def page(request: Request) -> Response:
+        return FileResponse(PAGE, media_type="text/html", headers=PAGE_HEADERS)
+
+    async def whoami(request: Request) -> Response:
+        key_required = api.runtime.keys.has_keys()
+        if key_required and key_from_headers(request) is None:
+            # Asking is not failing: the page learns it must prompt for a key.
+            return json_response({"authenticated": False, "key_required": True})
+        principal = api.principal(request)
+        return json_response(
+            {
+                "authenticated": True,
+                "key_required": key_required,
+                "project_id": principal.project_id,
+                "scope": principal.scope.value,
+                "organization_id": principal.organization_id,
+                "health": _sees_health(principal),
+            }
+        )
+
+    async def health(request: Request) -> Response:
+        if not _sees_health(api.principal(request)):
+            raise Forbidden("an organization-scoped key cannot read server-wide ingestion health")
+        return json_response(ingestion_health(api.runtime))
+
+    async def recent(request: Request) -> Response:
+        principal = api.principal(request)
+        body = await api.body(request)
+        result = await api.run(
+            lambda cur: recent_events(cur, principal, body, relation_for=api.relation_for)
+        )
+        return api.reply(request, result)
+
+    async def live(request: Request) -> Response:
+        principal = api.principal(request)
+        stream = live_stream(api.runtime, watcher, health=_sees_health(principal))
+        return StreamingResponse(
+            stream,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    app.add_route("/", page, methods=["GET"])
+    app.add_route("/dashboard.html", page, methods=["GET"])
+    app.add_route("/whoami", whoami, methods=["GET"])
+    app.add_route("/ingestion/health", health, methods=["GET"])
+    app.add_route("/events/recent", recent, methods=["POST"])
+    app.add_route("/live", live, methods=["GET"])
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
