@@ -104,6 +104,49 @@ def version() -> None:
     click.echo(__version__)
 
 
+@cli.command()
+@DATA_DIR
+@click.option("--events", default=250_000, show_default=True, help="About how many events.")
+@click.option("--days", default=7.0, show_default=True,
+              help="Days of traffic ending now (from a UTC midnight).")  # fmt: skip
+@click.option("--organizations", default=6, show_default=True, help="Customer organizations.")
+@click.option("--project", default="default", show_default=True,
+              help="Project of the events (key-less loopback servers show 'default').")  # fmt: skip
+@click.option("--seed", default=7, show_default=True, help="The same seed gives the same traffic.")
+@CONFIG
+@clear_errors
+def demo(
+    data_dir: Path, events: int, days: float, organizations: int, project: str, seed: int,
+    config_path: Path | None,
+) -> None:  # fmt: skip
+    """Fill a fresh data directory with a realistic, seeded week of traffic for the dashboard.
+
+    Organizations, users and sessions calling API endpoints, page views, a signup
+    and checkout funnel, usage for billing, and an incident (an error spike and a
+    latency regression on POST /api/orders). Events go through the log into every sink.
+
+    Example: streamgauge demo --data-dir ./data && streamgauge serve --data-dir ./data
+    """
+    from rich.progress import Progress
+
+    from streamgauge.demo.load import demo_plan, load_demo
+
+    plan = demo_plan(events=events, days=days, seed=seed, organizations=organizations)
+    with Progress(console=errors, transient=True) as bar:
+        task = bar.add_task("appending demo events", total=events)
+        summary = load_demo(
+            data_dir, _settings(config_path), plan, project=project,
+            progress=lambda appended: bar.advance(task, appended),
+        )  # fmt: skip
+    click.echo(
+        f"{summary.events} demo events for project {summary.project!r} "
+        f"({summary.organizations} organizations) from {_iso(int(summary.start.timestamp()))} "
+        f"to {_iso(int(summary.end.timestamp()))}; incident at "
+        f"{_iso(int(summary.incident_start.timestamp()))}.\n"
+        f"Next: streamgauge serve --data-dir {data_dir}  (dashboard on http://127.0.0.1:8788/)"
+    )
+
+
 # -- keys -----------------------------------------------------------------------
 
 
