@@ -75,7 +75,7 @@ export class TimeChart {
       paths: this.kind === "bars" ? uPlot.paths.bars({ size: [0.8, 24], gap: 1 }) : undefined,
       points: { show: false },
       spanGaps: this.log,
-      value: (u, v) => (v === null || v === undefined ? "–" : format(v)),
+      value: (u, v) => (v === null || v === undefined ? "" : format(v)),
     }));
     const y = this.log
       ? { distr: 3, log: 10 }
@@ -89,11 +89,24 @@ export class TimeChart {
       scales: { x: { time: true }, y },
       axes: [
         { ...axis, space: 60 },
-        { ...axis, size: 64, values: (u, values) => values.map((v) => format(v)) },
+        {
+          ...axis,
+          size: 64,
+          splits: this.log ? powersOfTen : undefined,
+          filter: this.log ? (u, splits) => splits : undefined,
+          values: (u, values) => values.map((v) => (v === null ? "" : format(v))),
+        },
       ],
-      series: [{ value: (u, v) => (v ? new Date(v * 1000).toLocaleString() : "–") }, ...series],
+      series: [{ value: (u, v) => (v ? new Date(v * 1000).toLocaleString() : "") }, ...series],
     };
   }
+}
+
+/** Log-axis ticks at whole powers of ten only: readable at any height. */
+function powersOfTen(u, axis, min, max) {
+  const ticks = [];
+  for (let p = Math.floor(Math.log10(min)); p <= Math.ceil(Math.log10(max)); p++) ticks.push(10 ** p);
+  return ticks;
 }
 
 function positiveOrNull(value) {

@@ -14,6 +14,12 @@ export function formatQuantity(value) {
   return Math.abs(value) >= 10000 ? compact.format(value) : decimal.format(value);
 }
 
+/** Short, for narrow columns: 1,234 → 1.2K. */
+export function formatCompact(value) {
+  if (value === null || value === undefined) return "–";
+  return Math.abs(value) >= 1000 ? compact.format(value) : decimal.format(value);
+}
+
 export function formatMs(value) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   if (value >= 1000) return `${decimal.format(value / 1000)} s`;
@@ -41,6 +47,7 @@ export function formatChange(change) {
   if (change === 0) return "±0%";
   const arrow = change > 0 ? "▲" : "▼";
   const percent = Math.abs(change * 100);
+  if (percent >= 1000) return `${arrow} ×${integer.format(Math.abs(change) + 1)}`;
   return `${arrow} ${percent >= 10 ? percent.toFixed(0) : percent.toFixed(1)}%`;
 }
 

@@ -1,6 +1,6 @@
 // Ranked tables: top endpoints, top errors, top organizations by usage.
 
-import { formatCount, formatMs, formatPercent, formatQuantity } from "./format.js";
+import { formatCompact, formatCount, formatMs, formatPercent } from "./format.js";
 import { usageBySku } from "./headline.js";
 
 const TOP = 10;
@@ -89,10 +89,16 @@ export function renderTables(root, data, usageRows) {
   const orgTable = root.querySelector("[data-table=organizations]");
   const { skus, rows } = organizationsByUsage(usageRows);
   const head = orgTable.tHead.rows[0];
+  const headings = [["Organization"], ["Usage events"], ...skus.map((s) => [s.sku, s.unit])];
   head.replaceChildren(
-    ...["Organization", "Usage events", ...skus.map((s) => `${s.sku} (${s.unit})`)].map((text, i) => {
+    ...headings.map(([text, unit], i) => {
       const th = document.createElement("th");
       th.textContent = text;
+      if (unit) {
+        const small = document.createElement("small");
+        small.textContent = unit;
+        th.append(small);
+      }
       if (i > 0) th.className = "num";
       return th;
     }),
@@ -103,7 +109,7 @@ export function renderTables(root, data, usageRows) {
     (r) => [
       cell(r.id),
       cell(formatCount(r.events), { numeric: true }),
-      ...skus.map((s) => cell(formatQuantity(r.bySku.get(s.sku) ?? 0), { numeric: true })),
+      ...skus.map((s) => cell(formatCompact(r.bySku.get(s.sku) ?? 0), { numeric: true })),
     ],
     "No usage in this range",
   );
