@@ -315,6 +315,32 @@ class SourcesSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ] = ""  # fmt: skip
 
 
+class ClusterSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    catalog: Annotated[
+        str,
+        _doc("Distributed mode: the Iceberg SQL catalog sink nodes commit to "
+             "(`postgresql+psycopg://user@host/db`); empty = SQLite under the data directory."),
+    ] = ""  # fmt: skip
+    warehouse: Annotated[
+        str, _doc("Distributed mode: where archive files go (`s3://bucket/prefix`); empty = local.")
+    ] = ""
+    s3_endpoint: Annotated[
+        str, _doc("Distributed mode: S3-compatible endpoint URL; empty = AWS.")
+    ] = ""
+    s3_access_key_id: Annotated[
+        str, _doc("Distributed mode: S3 access key; empty = the AWS credential chain.")
+    ] = ""
+    s3_secret_access_key: Annotated[str, _doc("Distributed mode: S3 secret key.")] = ""
+    sink_partitions: Annotated[
+        str,
+        _doc("Log partitions this sink node archives, e.g. `0,1`; empty = all. Give each "
+             "partition to exactly one running sink node.", pattern=r"^(\d+(,\d+)*)?$"),
+    ] = ""  # fmt: skip
+    commit_interval_s: Annotated[
+        float, _doc("Distributed mode: a sink commits to the archive at least this often.", gt=0)
+    ] = 10.0
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
     log: LogSettings = msgspec.field(default_factory=LogSettings)
@@ -324,6 +350,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     query: QuerySettings = msgspec.field(default_factory=QuerySettings)
     billing: BillingSettings = msgspec.field(default_factory=BillingSettings)
     sources: SourcesSettings = msgspec.field(default_factory=SourcesSettings)
+    cluster: ClusterSettings = msgspec.field(default_factory=ClusterSettings)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {

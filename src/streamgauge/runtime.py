@@ -13,11 +13,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamgauge.cluster.roles import ALL_ROLES, archive_runners
 from streamgauge.config import Settings
 from streamgauge.ingest.backpressure import Backpressure
 from streamgauge.ingest.ingestor import Ingestor
 from streamgauge.keys import KeyStore
-from streamgauge.log.local import LocalLog
+from streamgauge.log.factory import EventLog, open_log
 from streamgauge.metrics import Metrics
 from streamgauge.query import RelationFor, hot_relation
 from streamgauge.sinks.hot import HotStore
@@ -46,19 +47,16 @@ class DataPaths:
 class Runtime:
     """Log, sinks, keys and metrics of one embedded server."""
 
-    def __init__(self, data_dir: Path, settings: Settings) -> None:
+    def __init__(
+        self, data_dir: Path, settings: Settings, roles: frozenset[str] = ALL_ROLES
+    ) -> None:
         self.settings = settings
+        self.roles = roles
         self.paths = DataPaths(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = Metrics()
         self.keys = KeyStore(self.paths.keys)
-        self.log = LocalLog(
-            self.paths.log,
-            dedup_window_s=settings.dedup.window_s,
-            group_commit_max_events=settings.log.group_commit_max_events,
-            retention_s=settings.log.retention_s,
-            cache_mib=settings.log.cache_mib,
-        )
+        self.log: EventLog = open_log(settings, self.paths.log)
         if self.log.truncated_at_start:
             logger.error(
                 "the log's corrupt tail was truncated: %d entries", self.log.truncated_at_start
@@ -66,15 +64,19 @@ class Runtime:
         self.hot = HotStore(
             self.paths.hot, memory_limit=settings.hot.memory_limit, threads=settings.hot.threads
         )
-        self.runners = [
-            SinkRunner(
-                self.hot,
-                self.log,
-                batch_events=settings.hot.max_batch_events,
-                small_batch_events=settings.hot.small_batch_events,
-                linger_s=settings.hot.write_linger_s,
+        self.runners: list[SinkRunner] = []
+        if "query" in roles:  # the hot store: embedded, or a query node's replica of the log
+            self.runners.append(
+                SinkRunner(
+                    self.hot,
+                    self.log,
+                    batch_events=settings.hot.max_batch_events,
+                    small_batch_events=settings.hot.small_batch_events,
+                    linger_s=settings.hot.write_linger_s,
+                )
             )
-        ]
+        if "sink" in roles and (settings.log.url or roles != ALL_ROLES):
+            self.runners += archive_runners(settings, self.log, data_dir)  # distributed only
         for runner in self.runners:
             self.metrics.watch_sink(
                 runner.sink.name, runner.lag_events, runner.lag_seconds, runner.failure_count

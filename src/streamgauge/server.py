@@ -19,6 +19,7 @@ from pathlib import Path
 import uvicorn
 import uvloop
 
+from streamgauge.cluster.roles import ALL_ROLES
 from streamgauge.config import Settings
 from streamgauge.errors import StartupRefused
 from streamgauge.runtime import Runtime
@@ -58,8 +59,15 @@ def check_secure_bind(runtime: Runtime, host: str) -> None:
         )
 
 
-def serve(data_dir: Path, host: str, ingest_port: int, query_port: int, settings: Settings) -> None:
-    runtime = Runtime(data_dir, settings)
+def serve(
+    data_dir: Path,
+    host: str,
+    ingest_port: int,
+    query_port: int,
+    settings: Settings,
+    roles: frozenset[str] = ALL_ROLES,
+) -> None:
+    runtime = Runtime(data_dir, settings, roles)
     try:
         check_secure_bind(runtime, host)
     except StartupRefused:
@@ -76,6 +84,7 @@ def serve(data_dir: Path, host: str, ingest_port: int, query_port: int, settings
 
 async def _serve_both(runtime: Runtime, host: str, ingest_port: int, query_port: int) -> None:
     from streamgauge.api.app import create_query_app
+    from streamgauge.cluster.roles import operational_app
     from streamgauge.ingest.app import create_ingest_app
 
     servers: list[_Server] = []
@@ -83,10 +92,10 @@ async def _serve_both(runtime: Runtime, host: str, ingest_port: int, query_port:
     def ready() -> bool:
         return all(s.started for s in servers)
 
-    apps = (
-        (create_ingest_app(runtime, ready), ingest_port),
-        (create_query_app(runtime, ready), query_port),
-    )
+    # A port whose role this node lacks still answers /health, /ready and /metrics.
+    ingest_app = create_ingest_app if "ingest" in runtime.roles else operational_app
+    query_app = create_query_app if "query" in runtime.roles else operational_app
+    apps = ((ingest_app(runtime, ready), ingest_port), (query_app(runtime, ready), query_port))
     for app, port in apps:
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -151,3 +152,17 @@ def test_dedup_survives_a_crash_of_the_server(nats_server: NatsServer, log: JetS
     wait_for(lambda: log.connected, timeout=15.0, what="reconnection")
     result = log.append(events(["a", "c"])).result(timeout=10.0)
     assert (result.accepted, result.duplicate_indexes, log.head()) == (1, [0], 3)
+
+
+def test_a_reader_continues_at_once_after_the_server_restarts(
+    nats_server: NatsServer, log: JetStreamLog
+) -> None:
+    log.append(events(["a", "b"])).result()
+    assert log.read(0, 10)[1] == 2  # a cursor now waits at offset 2
+    nats_server.kill()
+    nats_server.start()
+    wait_for(lambda: log.connected, timeout=15.0, what="reconnection")
+    log.append(events(["c"])).result(timeout=10.0)
+    started = time.monotonic()
+    assert [e.event_id for e in log.read(2, 10)[0]] == ["c"]
+    assert time.monotonic() - started < 1.0  # no wait for an answer from a vanished consumer

@@ -79,20 +79,26 @@ def cli() -> None:
 @CONFIG
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))  # fmt: skip
+@click.option("--role", "roles", multiple=True, default=("all",), show_default=True,
+              type=click.Choice(["ingest", "sink", "query", "all"]),
+              help="What this process does (repeatable); see docs/scaling-out.md.")  # fmt: skip
 @clear_errors
 def serve(
     data_dir: Path, host: str, ingest_port: int, query_port: int, config_path: Path | None,
-    log_level: str,
+    log_level: str, roles: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Run the embedded pipeline: ingest, log, hot store, queries, dashboard.
 
     Example: streamgauge serve --data-dir ./data --host 127.0.0.1 --ingest-port 8787
+
+    Distributed: streamgauge serve --config cluster.yaml --role ingest
     """
+    from streamgauge.cluster.roles import parse_roles
     from streamgauge.logs import setup_logging
     from streamgauge.server import serve as run
 
     setup_logging(log_level)
-    run(data_dir, host, ingest_port, query_port, _settings(config_path))
+    run(data_dir, host, ingest_port, query_port, _settings(config_path), parse_roles(roles))
 
 
 @cli.command()

@@ -56,6 +56,7 @@ _SAFE_ID = re.compile(r"[\x21-\x7e]{1,512}")  # printable ASCII, no spaces: a he
 _HEAD_TTL_S = 0.1
 _CALL_TIMEOUT_S = 10.0
 _READ_MAX = 20_000  # messages per read request
+_DOWN_WAIT_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,8 @@ _DeadLetterTuple = tuple[str, int, str, str, str, bytes]
 class JetStreamLog(Log):
     """Events in a JetStream stream; see the module docstring for the choices."""
 
+    truncated_at_start = 0  # JetStream checks its own store; nothing is truncated here
+
     def __init__(
         self,
         options: JetStreamOptions,
@@ -132,10 +135,12 @@ class JetStreamLog(Log):
         partition: int | None = None,
         connect_timeout_s: float = 0.0,
         name: str = "streamgauge",
+        link: JetStreamLink | None = None,
     ) -> None:
         self.options = options
         self.partition = partition
-        self.link = JetStreamLink(
+        self._owns_link = link is None
+        self.link = link or JetStreamLink(
             options.url, options.streams(), publish_timeout_s=options.publish_timeout_s, name=name
         )
         self._cursors = Cursors(self.link)
@@ -145,6 +150,7 @@ class JetStreamLog(Log):
         self._decode_letter = msgspec.msgpack.Decoder(_DeadLetterTuple).decode
         self._head = 0
         self._head_checked = 0.0
+        self._stats = {"entries": 0, "bytes": 0}
         self._closed = False
         if connect_timeout_s > 0:
             self.link.wait_connected(connect_timeout_s)
@@ -152,6 +158,10 @@ class JetStreamLog(Log):
     @property
     def connected(self) -> bool:
         return self.link.connected
+
+    def for_partition(self, partition: int) -> JetStreamLog:
+        """The same stream read through one partition, on this log's connection."""
+        return JetStreamLog(self.options, partition=partition, link=self.link)
 
     # -- appending ---------------------------------------------------------------------
 
@@ -206,6 +216,10 @@ class JetStreamLog(Log):
     def _fetch(
         self, stream: str, subject: str | None, after: Offset, limit: int
     ) -> list[Delivered]:
+        # While the server is away there is nothing new to read: readers idle, no error
+        # (sink runners would otherwise back off for long after the server is back).
+        if not self.link.connected and not self.link.wait_connected(_DOWN_WAIT_S):
+            return []
         limit = max(1, min(limit, _READ_MAX))
         return self.link.call(self._cursors.fetch(stream, subject, after, limit), _CALL_TIMEOUT_S)
 
@@ -271,9 +285,11 @@ class JetStreamLog(Log):
         """Nothing to do: JetStream keeps messages by age and size (see the module docstring)."""
 
     def stats(self) -> dict[str, int]:
-        """Messages held and bytes stored by the stream, for /metrics."""
-        info = self.link.call(self._stream_info(), _CALL_TIMEOUT_S)
-        return {"entries": int(info.state.messages), "bytes": int(info.state.bytes)}
+        """Messages held and bytes stored by the stream, for /metrics (last known when down)."""
+        with contextlib.suppress(LogUnavailable):
+            info = self.link.call(self._stream_info(), _CALL_TIMEOUT_S)
+            self._stats = {"entries": int(info.state.messages), "bytes": int(info.state.bytes)}
+        return dict(self._stats)
 
     async def _stream_info(self) -> nats.js.api.StreamInfo:
         nc = self.link.nc
@@ -292,4 +308,5 @@ class JetStreamLog(Log):
         self._closed = True
         with contextlib.suppress(LogUnavailable):  # the server deletes idle cursors by itself
             self.link.call(self._cursors.close(), _CALL_TIMEOUT_S)
-        self.link.close()
+        if self._owns_link:
+            self.link.close()

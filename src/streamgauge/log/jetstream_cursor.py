@@ -162,9 +162,13 @@ class Cursors:
 
     def __init__(self, link: JetStreamLink) -> None:
         self.link = link
+        self._generation = link.generation
         self._idle: OrderedDict[tuple[str, str | None, int], Cursor] = OrderedDict()
 
     async def _take(self, stream: str, subject: str | None, position: int) -> Cursor:
+        if self._generation != self.link.generation:  # reconnected: cursors may be gone
+            self._generation = self.link.generation
+            await self.close()
         cursor = self._idle.pop((stream, subject, position), None)
         if cursor is None:
             cursor = Cursor(self.link, stream, subject, position)

@@ -121,6 +121,7 @@ class JetStreamLink:
         self.nc: Client | None = None
         self.last_error = "not connected yet"
         self._ready = False
+        self.generation = 0  # counts reconnections
         self._acks: dict[str, asyncio.Future[PubAck]] = {}
         self._ack_prefix = ""
         self._next_token = 0
@@ -185,6 +186,7 @@ class JetStreamLink:
             logger.warning("JetStream at %s: disconnected", self.url)
 
         async def reconnected() -> None:
+            self.generation += 1  # the server may have restarted: its consumers are gone
             logger.info("JetStream at %s: reconnected", self.url)
 
         async def error(error: Exception) -> None:

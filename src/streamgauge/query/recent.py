@@ -3,7 +3,8 @@
 Rows come from ``scoped_events`` like every other query path, so the
 caller's project (and organization, for scoped keys) filter always applies.
 Newest means most recently *received*: a live tail shows arrivals, and a
-client that backfills old timestamps still shows up in it.
+client that backfills old timestamps still shows up in it. Events received
+together (one batch) come newest timestamp first.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def recent_events(
         filters=params.filters,
         columns=", ".join(f'"{name}"' for name in RECENT_COLUMNS),
     )
-    sql = f"{scoped} ORDER BY received_at DESC, event_id DESC LIMIT {bound.add(params.limit)}"
+    order = "received_at DESC, timestamp DESC, event_id DESC"
+    sql = f"{scoped} ORDER BY {order} LIMIT {bound.add(params.limit)}"
     result = QueryResult.from_arrow(fetch(ctx, sql, bound.values))
     return finish(ctx, result, started, truncated=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 import uuid_utils
@@ -20,13 +20,13 @@ from streamgauge.errors import BadRequest
 from streamgauge.model import Event
 
 MAX_ID_LENGTH = 256
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_EPOCH_MS = 253_402_300_800_000  # 10000-01-01: beyond it the value cannot be a time
 
 
 class Performance(msgspec.Struct):
     duration: float | None = None
-    statusCode: int | None = None  # noqa: N815 - the wire name
+    statusCode: int | None = None
     error: str | None = None
 
 
@@ -49,13 +49,13 @@ class NativeEvent(msgspec.Struct):
 
     event: str
     id: str | None = None
-    eventId: str | None = None  # noqa: N815
-    messageId: str | None = None  # noqa: N815
+    eventId: str | None = None
+    messageId: str | None = None
     timestamp: datetime | int | float | None = None
-    userId: str | None = None  # noqa: N815
-    anonymousId: str | None = None  # noqa: N815
-    sessionId: str | None = None  # noqa: N815
-    organizationId: str | None = None  # noqa: N815
+    userId: str | None = None
+    anonymousId: str | None = None
+    sessionId: str | None = None
+    organizationId: str | None = None
     properties: msgspec.Raw = msgspec.Raw(b"")
     context: msgspec.Raw = msgspec.Raw(b"")
     performance: Performance | None = None
@@ -156,9 +156,7 @@ def normalize(raw: bytes, options: NormalizeOptions) -> Event:
 def build_event(native: NativeEvent, options: NormalizeOptions) -> Event:
     name = native.event
     if not name or len(name) > options.max_name_length:
-        raise InvalidEvent(
-            "event", f"event name must be 1 to {options.max_name_length} characters"
-        )
+        raise InvalidEvent("event", f"event name must be 1 to {options.max_name_length} characters")
     event_id = native.id or native.eventId or native.messageId
     if event_id is None:
         event_id = str(uuid_utils.uuid7())
@@ -212,7 +210,7 @@ def _timestamp_us(value: datetime | int | float | None, received_at: int) -> int
         return received_at
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)  # no offset: taken as UTC
+            value = value.replace(tzinfo=UTC)  # no offset: taken as UTC
         delta = value - _EPOCH
         return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     if not 0 <= value < _MAX_EPOCH_MS:
