@@ -41,8 +41,9 @@ typecheck: $(TEST_STAMP)
 test: $(TEST_STAMP) system-deps lint typecheck
 	$(BIN)/pytest -p no:cacheprovider tests clients/python/tests
 
-bench: $(STAMP) $(TEST_STAMP)
-	$(BIN)/python -m bench
+## Every benchmark against its baseline (results in bench/results/, quoted in BENCHMARKS.md).
+bench: $(TEST_STAMP) system-deps
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 bench-compare: $(TEST_STAMP)
 	$(BIN)/python -m bench.compare
