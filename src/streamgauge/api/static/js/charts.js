@@ -85,7 +85,7 @@ export class TimeChart {
       height: HEIGHT,
       padding: [10, 12, 0, 4],
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      legend: { live: true },
+      legend: { show: this.labels.length > 1, live: true },
       scales: { x: { time: true }, y },
       axes: [
         { ...axis, space: 60 },
