@@ -149,3 +149,24 @@ def test_retention_is_off_by_default(archive: Archive) -> None:
     _fill(archive, batches=1)
     assert apply_retention(archive).days == []
     assert ArchiveSettings().archive_retention_s is None
+
+
+def test_maintenance_carries_every_partition_position_and_expiry_keeps_their_lineage(
+    archive: Archive,
+) -> None:
+    """Distributed mode commits one ``streamgauge.*`` position per log partition."""
+    for n, key in enumerate(("streamgauge.jetstream-offset.0", "streamgauge.jetstream-offset.1")):
+        transaction = archive.refresh().transaction()
+        transaction.append(make_events(1 + 8 * n, 8), snapshot_properties={key: str(10 + n)})
+        transaction.commit_transaction()
+    compact(archive, min_files=2)
+    head = archive.refresh().current_snapshot()
+    assert head is not None and head.summary is not None
+    assert {k: v for k, v in head.summary.additional_properties.items() if "offset" in k} == {
+        "streamgauge.jetstream-offset.0": "10",
+        "streamgauge.jetstream-offset.1": "11",
+    }
+    before = [s.snapshot_id for s in archive.refresh().metadata.snapshots]
+    expire_snapshots(archive, keep=1, max_age_s=0, now=time.time() + 1)
+    assert [s.snapshot_id for s in archive.refresh().metadata.snapshots] == before[-1:]
+    assert duckdb_event_ids(archive) == ids(1, 16)

@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from pyiceberg.table import Table
-
 from streamgauge.archive.compaction import EPOCH, CompactionResult, compact
 from streamgauge.archive.orphans import OrphanResult, remove_orphans
 from streamgauge.archive.reading import TimeRange, current_data_files, time_range
@@ -23,7 +21,7 @@ from streamgauge.archive.table import (
     Archive,
     OffsetSummary,
     committed_offset,
-    has_offset,
+    position_lineage,
     timestamp_before,
 )
 
@@ -86,19 +84,6 @@ def status(archive: Archive) -> ArchiveStatus:
     )
 
 
-def _offset_chain(table: Table) -> set[int]:
-    """Snapshot ids from the current one back to the newest that records the offset."""
-    chain: set[int] = set()
-    snapshot = table.current_snapshot()
-    while snapshot is not None:
-        chain.add(snapshot.snapshot_id)
-        if has_offset(snapshot):
-            break
-        parent = snapshot.parent_snapshot_id
-        snapshot = table.metadata.snapshot_by_id(parent) if parent is not None else None
-    return chain
-
-
 def expire_snapshots(
     archive: Archive,
     *,
@@ -108,16 +93,17 @@ def expire_snapshots(
 ) -> list[int]:
     """Expire snapshots older than ``max_age_s`` beyond the newest ``keep``; return their ids.
 
-    Never expires the current snapshot nor the chain back to the snapshot that
-    records the log offset. Only metadata changes (one commit); the files no
-    longer referenced are deleted later by orphan removal.
+    Never expires the current snapshot nor the lineage back to the newest
+    snapshot recording each log position (:func:`position_lineage`). Only
+    metadata changes (one commit); the files no longer referenced are deleted
+    later by orphan removal.
     """
     keep = archive.settings.keep_snapshots if keep is None else keep
     max_age = archive.settings.snapshot_max_age_s if max_age_s is None else max_age_s
     cutoff_ms = ((time.time() if now is None else now) - max_age) * 1000
     table = archive.refresh()
     newest_first = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms, reverse=True)
-    protected = {s.snapshot_id for s in newest_first[:keep]} | _offset_chain(table)
+    protected = {s.snapshot_id for s in newest_first[:keep]} | position_lineage(table)
     expired = [
         s.snapshot_id
         for s in newest_first[keep:]

@@ -58,8 +58,10 @@ class ArchiveSettings:
     keep_snapshots: int = 10
     """Snapshot expiry always keeps at least this many most recent snapshots."""
 
-    snapshot_max_age_s: float = 7 * DAY
-    """Snapshot expiry removes snapshots older than this (beyond ``keep_snapshots``)."""
+    snapshot_max_age_s: float = 1 * DAY
+    """Snapshot expiry removes snapshots older than this (beyond ``keep_snapshots``).
+    Every snapshot is a few hundred bytes in each new metadata file: with a commit a
+    minute, one day is ~1,440 snapshots."""
 
     orphan_min_age_s: float = 1 * DAY
     """Orphan removal only deletes unreferenced files older than this, so files of an

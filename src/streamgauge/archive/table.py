@@ -48,6 +48,9 @@ TABLE_NAME: Final = "events"
 IDENTIFIER: Final = (NAMESPACE, TABLE_NAME)
 OFFSET_PROPERTY: Final = "streamgauge.log-offset"
 """Snapshot summary key holding the last log offset the table contains."""
+CARRIED_PREFIX: Final = "streamgauge."
+"""Summary keys with this prefix are log positions (``streamgauge.log-offset``, or one
+per partition in distributed mode); maintenance commits carry all of them forward."""
 
 _ICEBERG_TYPES: Final[dict[pa.DataType, IcebergType]] = {
     pa.string(): StringType(),
@@ -144,27 +147,54 @@ def timestamp_at_or_after(moment: datetime) -> BooleanExpression:
     return GreaterThanOrEqual(term=Reference("timestamp"), value=literal(moment.isoformat()))
 
 
-def has_offset(snapshot: Snapshot) -> bool:
-    """True when ``snapshot`` records a log offset in its summary."""
-    summary = snapshot.summary
-    return summary is not None and OFFSET_PROPERTY in summary.additional_properties
-
-
 def committed_offset(table: Table) -> int:
     """The log offset of the newest snapshot that records one (0: none).
 
     Walks back from the current snapshot so a commit by another engine (which
     does not write the property) does not lose the offset.
     """
+    value = carried_positions(table).get(OFFSET_PROPERTY)
+    return int(value) if value is not None else 0
+
+
+def ancestors(table: Table) -> Iterator[Snapshot]:
+    """The current snapshot, then its parents while they are still in the metadata."""
     metadata = table.metadata
     snapshot = metadata.current_snapshot()
     while snapshot is not None:
-        summary = snapshot.summary
-        if summary is not None and OFFSET_PROPERTY in summary.additional_properties:
-            return int(summary.additional_properties[OFFSET_PROPERTY])
+        yield snapshot
         parent = snapshot.parent_snapshot_id
         snapshot = metadata.snapshot_by_id(parent) if parent is not None else None
-    return 0
+
+
+def _positions(snapshot: Snapshot) -> dict[str, str]:
+    summary = snapshot.summary
+    properties = summary.additional_properties if summary is not None else {}
+    return {k: v for k, v in properties.items() if k.startswith(CARRIED_PREFIX)}
+
+
+def carried_positions(table: Table) -> dict[str, str]:
+    """The newest value of every ``streamgauge.*`` log position along the current lineage."""
+    found: dict[str, str] = {}
+    for snapshot in ancestors(table):
+        for key, value in _positions(snapshot).items():
+            found.setdefault(key, value)
+    return found
+
+
+def position_lineage(table: Table) -> set[int]:
+    """Snapshot ids from the current one back to the newest holder of every position key.
+
+    Expiring any of them could lose a committed log position, so expiry keeps them.
+    """
+    wanted = {k for s in table.metadata.snapshots for k in _positions(s)}
+    chain: set[int] = set()
+    for snapshot in ancestors(table):
+        if not wanted:
+            break
+        chain.add(snapshot.snapshot_id)
+        wanted -= _positions(snapshot).keys()
+    return chain
 
 
 class OffsetSummary(Mapping[str, str]):
@@ -173,9 +203,10 @@ class OffsetSummary(Mapping[str, str]):
     pyiceberg retries a conflicting commit by refreshing ``table`` and rebuilding
     the snapshot on the new head. A fixed offset copied before the retry could
     then move the offset *backwards* (compaction rebased onto a newer sink commit).
-    So the offset is read at summary time: maintenance carries the head's offset
-    forward; the sink writes ``new_offset`` only if the head still holds
-    ``expected_base`` (fencing a second writer).
+    So positions are read at summary time: maintenance (no ``new_offset``)
+    carries every ``streamgauge.*`` position of the head's lineage forward; the
+    sink writes ``new_offset`` only if the head still holds ``expected_base``
+    (fencing a second writer).
     """
 
     def __init__(
@@ -186,11 +217,11 @@ class OffsetSummary(Mapping[str, str]):
         self._expected_base = expected_base
 
     def __getitem__(self, key: str) -> str:
+        if self._new_offset is None:
+            return carried_positions(self._table)[key]
         if key != OFFSET_PROPERTY:
             raise KeyError(key)
         head = committed_offset(self._table)
-        if self._new_offset is None:
-            return str(head)
         if self._expected_base is not None and head != self._expected_base:
             raise ArchiveConflict(
                 "another writer committed to the archive",
@@ -199,10 +230,12 @@ class OffsetSummary(Mapping[str, str]):
         return str(self._new_offset)
 
     def __iter__(self) -> Iterator[str]:
+        if self._new_offset is None:
+            return iter(carried_positions(self._table))
         return iter((OFFSET_PROPERTY,))
 
     def __len__(self) -> int:
-        return 1
+        return sum(1 for _ in self)
 
 
 class Archive:
