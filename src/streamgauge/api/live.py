@@ -8,8 +8,10 @@ sends a ``commit`` message carrying the new offset (coalesced: at most one per
 something new to see. Ingestion health (accepted, rejected, duplicates, sink
 lag) changes without commits too, so it is re-sent when it changes.
 
-A stream ends after ``LIFETIME_S`` and the client reconnects: a server that is
-shutting down then never waits long for open dashboards.
+A stream ends after ``LIFETIME_S`` and the client reconnects at once (its
+``hello`` tells whether it missed a commit): uvicorn's graceful shutdown waits
+for open responses, so a server stopping with dashboards open waits at most
+that long, not its 30 s grace period.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from streamgauge.sinks.runner import SinkRunner
 from streamgauge.types import Offset
 
 MIN_INTERVAL_S: Final = 0.5
-HEALTH_EVERY_S: Final = 5.0
-LIFETIME_S: Final = 15.0
+HEALTH_EVERY_S: Final = 2.0
+LIFETIME_S: Final = 5.0
 RETRY_MS: Final = 500
 _WATCH_WAIT_S: Final = 1.0
 
