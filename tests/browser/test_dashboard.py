@@ -6,9 +6,11 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
 from streamgauge.keys import KeyStore
 from streamgauge.runtime import DataPaths
@@ -31,6 +33,12 @@ def shown_range(watched: Watched) -> tuple[datetime, datetime]:
     return parse(page.get_attribute("body", "data-start")), parse(
         page.get_attribute("body", "data-end")
     )
+
+
+def local_input(page: Page, at: datetime) -> str:
+    """``at`` as a ``datetime-local`` value in the browser's time zone (to the minute)."""
+    zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
 
 
 def api_headline(server: ServerProcess, start: datetime, end: datetime) -> dict[str, float]:
@@ -114,6 +122,25 @@ def test_numbers_match_the_api_follow_live_events_filters_and_the_url(
     assert page.get_attribute("[data-range='24h']", "aria-pressed") == "true"
     start, end = shown_range(watched)
     assert headline(page) == pytest.approx(only_usage)
+
+    # A custom range from the form, and back to the preset with the browser's Back.
+    seen = refreshes(page)
+    page.click("[data-range='custom']")
+    custom_start, custom_end = start - timedelta(hours=2), end - timedelta(hours=1)
+    page.fill("#custom-range input[name=from]", local_input(page, custom_start))
+    page.fill("#custom-range input[name=to]", local_input(page, custom_end))
+    page.click("#custom-range button[type=submit]")
+    wait_view(page, "from=", after=seen)
+    shown_start, shown_end = shown_range(watched)
+    assert shown_start == custom_start.replace(second=0, microsecond=0)
+    assert shown_end == custom_end.replace(second=0, microsecond=0)
+    assert headline(page) == pytest.approx(
+        expected_headline(events, shown_start, shown_end, org="org_b", event="usage.tracked")
+    )
+    seen = refreshes(page)
+    page.go_back()
+    wait_view(page, "range=24h", after=seen)
+    assert page.get_attribute("[data-range='24h']", "aria-pressed") == "true"
 
     # Phone width, dark mode: nothing wider than the screen.
     page.set_viewport_size({"width": 390, "height": 844})
