@@ -315,30 +315,65 @@ class SourcesSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ] = ""  # fmt: skip
 
 
-class ClusterSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ArchiveConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     catalog: Annotated[
         str,
-        _doc("Distributed mode: the Iceberg SQL catalog sink nodes commit to "
-             "(`postgresql+psycopg://user@host/db`); empty = SQLite under the data directory."),
+        _doc("The Iceberg SQL catalog (a SQLAlchemy URL: `sqlite:///...`, "
+             "`postgresql+psycopg://user@host/db`); empty = `<data-dir>/archive/catalog.db`."),
     ] = ""  # fmt: skip
     warehouse: Annotated[
-        str, _doc("Distributed mode: where archive files go (`s3://bucket/prefix`); empty = local.")
-    ] = ""
-    s3_endpoint: Annotated[
-        str, _doc("Distributed mode: S3-compatible endpoint URL; empty = AWS.")
-    ] = ""
+        str,
+        _doc("Where table files go: a path, `file://` URL or `s3://bucket/prefix`; "
+             "empty = `<data-dir>/archive/warehouse/`."),
+    ] = ""  # fmt: skip
+    s3_endpoint: Annotated[str, _doc("S3-compatible endpoint URL; empty = AWS.")] = ""
+    s3_region: Annotated[str, _doc("S3 region (most S3-compatible stores accept any).")] = (
+        "us-east-1"
+    )
     s3_access_key_id: Annotated[
-        str, _doc("Distributed mode: S3 access key; empty = the AWS credential chain.")
+        str, _doc("S3 access key id; empty = the environment's AWS credential chain.")
     ] = ""
-    s3_secret_access_key: Annotated[str, _doc("Distributed mode: S3 secret key.")] = ""
+    s3_secret_access_key: Annotated[str, _doc("S3 secret access key.")] = ""
+    commit_interval_s: Annotated[
+        float, _doc("Commit buffered events to the archive at least this often.", gt=0)
+    ] = 60.0
+    commit_max_events: Annotated[
+        int, _doc("Commit as soon as this many events are buffered.", gt=0)
+    ] = 500_000
+    target_file_size: Annotated[
+        int, _doc("Target size of a compacted Parquet file, in bytes.", ge=MiB)
+    ] = 128 * MiB
+    compact_min_files: Annotated[
+        int, _doc("A day partition is compacted once it holds this many small files.", ge=2)
+    ] = 4
+    keep_snapshots: Annotated[
+        int, _doc("Snapshot expiry keeps at least this many recent snapshots.", ge=1)
+    ] = 10
+    snapshot_max_age_s: Annotated[
+        float, _doc("Snapshot expiry removes older snapshots (beyond keep_snapshots).", ge=0)
+    ] = 86400.0
+    orphan_min_age_s: Annotated[
+        float,
+        _doc("Orphan removal only deletes unreferenced files older than this, so an "
+             "in-flight write is never touched.", ge=0),
+    ] = 86400.0  # fmt: skip
+    retention_s: Annotated[
+        float,
+        _doc("Delete archive day partitions older than this; 0 keeps everything.", ge=0),
+    ] = 0.0
+    maintenance_interval_s: Annotated[
+        float,
+        _doc("How often the server runs retention, compaction, snapshot expiry and orphan "
+             "removal (and moves old rows out of the hot store); 0 = never.", ge=0),
+    ] = 3600.0  # fmt: skip
+
+
+class ClusterSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sink_partitions: Annotated[
         str,
         _doc("Log partitions this sink node archives, e.g. `0,1`; empty = all. Give each "
              "partition to exactly one running sink node.", pattern=r"^(\d+(,\d+)*)?$"),
     ] = ""  # fmt: skip
-    commit_interval_s: Annotated[
-        float, _doc("Distributed mode: a sink commits to the archive at least this often.", gt=0)
-    ] = 10.0
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -350,6 +385,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     query: QuerySettings = msgspec.field(default_factory=QuerySettings)
     billing: BillingSettings = msgspec.field(default_factory=BillingSettings)
     sources: SourcesSettings = msgspec.field(default_factory=SourcesSettings)
+    archive: ArchiveConfig = msgspec.field(default_factory=ArchiveConfig)
     cluster: ClusterSettings = msgspec.field(default_factory=ClusterSettings)
 
 

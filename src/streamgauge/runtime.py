@@ -1,7 +1,8 @@
 """The embedded pipeline: every long-lived part, opened and closed in one place.
 
 Threads that exist (named): ``log-writer`` (the only writer of the log),
-``sink-<name>`` (one per sink: ``sink-hot``), and the HTTP servers' event loop
+``sink-<name>`` (one per sink: ``sink-hot``, ``sink-archive``), ``maintenance``
+(hot retention and archive upkeep), and the HTTP servers' event loop
 on the main thread. Queries run on the event loop's default thread pool.
 Shutdown order drains: HTTP stops taking requests, the log commits what it
 queued, each sink consumes the log to its head and commits, then stores close.
@@ -13,16 +14,19 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamgauge.archive import Archive, ArchiveSettings, ArchiveSink
 from streamgauge.cluster.roles import ALL_ROLES, archive_runners
 from streamgauge.config import Settings
 from streamgauge.ingest.backpressure import Backpressure
 from streamgauge.ingest.ingestor import Ingestor
 from streamgauge.keys import KeyStore
 from streamgauge.log.factory import EventLog, open_log
+from streamgauge.maintenance import Maintenance
 from streamgauge.metrics import Metrics
-from streamgauge.query import RelationFor, hot_relation
+from streamgauge.query import RelationFor
 from streamgauge.sinks.hot import HotStore
 from streamgauge.sinks.runner import SinkRunner
+from streamgauge.tiers import TierPlanner
 
 logger = logging.getLogger("streamgauge")
 
@@ -75,19 +79,38 @@ class Runtime:
                     linger_s=settings.hot.write_linger_s,
                 )
             )
-        if "sink" in roles and (settings.log.url or roles != ALL_ROLES):
-            self.runners += archive_runners(settings, self.log, data_dir)  # distributed only
+        self.archive: Archive | None = None
+        self.maintenance: Maintenance | None = None
+        distributed = bool(settings.log.url) or roles != ALL_ROLES
+        if "sink" in roles and distributed:
+            self.runners += archive_runners(settings, self.log, data_dir)
+        elif not distributed:
+            self._embedded_archive(data_dir)
         for runner in self.runners:
             self.metrics.watch_sink(
                 runner.sink.name, runner.lag_events, runner.lag_seconds, runner.failure_count
             )
         self.metrics.log_head.set_function(self.log.head)
-        self.relation_for: RelationFor = hot_relation
+        self.relation_for: RelationFor = TierPlanner(self.hot, self.archive).relation_for
         self.ingestor = Ingestor(self.log, settings, self.metrics)
         self.backpressure = Backpressure(
             settings.backpressure, settings.ingest, data_dir, self.max_sink_lag, self.metrics
         )
         self._started = False
+
+    def _embedded_archive(self, data_dir: Path) -> None:
+        """The archive sink beside the hot store, and the upkeep that moves rows between them."""
+        location = ArchiveSettings.from_config(self.settings.archive)
+        runner = SinkRunner(ArchiveSink(Archive(location, data_dir)), self.log)
+        self.runners.append(runner)
+        self.archive = Archive(location, data_dir)  # the planner's own catalog session
+        self.maintenance = Maintenance(
+            self.hot,
+            runner,
+            Archive(location, data_dir),
+            hot_retention_s=self.settings.hot.retention_s,
+            interval_s=self.settings.archive.maintenance_interval_s,
+        )
 
     def max_sink_lag(self) -> int:
         return max((r.lag_events() for r in self.runners), default=0)
@@ -103,6 +126,8 @@ class Runtime:
     def start(self) -> None:
         for runner in self.runners:
             runner.start()
+        if self.maintenance is not None:
+            self.maintenance.start()
         self._started = True
 
     def refresh_stats(self) -> None:
@@ -112,6 +137,8 @@ class Runtime:
 
     def close(self) -> None:
         """Drain: finish appends, let every sink catch up and commit, close stores."""
+        if self.maintenance is not None:
+            self.maintenance.stop()
         self.log.close()
         if self._started:
             for runner in self.runners:

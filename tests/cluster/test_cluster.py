@@ -85,12 +85,12 @@ class Cluster:
             "STREAMGAUGE_LOG__URL": nats.url,
             "STREAMGAUGE_LOG__PARTITIONS": "4",
             "STREAMGAUGE_LOG__PUBLISH_TIMEOUT_S": "2",
-            "STREAMGAUGE_CLUSTER__CATALOG": catalog,
-            "STREAMGAUGE_CLUSTER__WAREHOUSE": f"s3://{bucket(s3)}/warehouse",
-            "STREAMGAUGE_CLUSTER__S3_ENDPOINT": s3,
-            "STREAMGAUGE_CLUSTER__S3_ACCESS_KEY_ID": swift.ACCESS_KEY,
-            "STREAMGAUGE_CLUSTER__S3_SECRET_ACCESS_KEY": swift.SECRET_KEY,
-            "STREAMGAUGE_CLUSTER__COMMIT_INTERVAL_S": "1",
+            "STREAMGAUGE_ARCHIVE__CATALOG": catalog,
+            "STREAMGAUGE_ARCHIVE__WAREHOUSE": f"s3://{bucket(s3)}/warehouse",
+            "STREAMGAUGE_ARCHIVE__S3_ENDPOINT": s3,
+            "STREAMGAUGE_ARCHIVE__S3_ACCESS_KEY_ID": swift.ACCESS_KEY,
+            "STREAMGAUGE_ARCHIVE__S3_SECRET_ACCESS_KEY": swift.SECRET_KEY,
+            "STREAMGAUGE_ARCHIVE__COMMIT_INTERVAL_S": "1",
         }
         self.env = env
 
@@ -108,9 +108,9 @@ class Cluster:
     def archive_settings(self) -> ArchiveSettings:
         env = self.env
         return ArchiveSettings(
-            catalog_uri=env["STREAMGAUGE_CLUSTER__CATALOG"],
-            warehouse=env["STREAMGAUGE_CLUSTER__WAREHOUSE"],
-            s3_endpoint=env["STREAMGAUGE_CLUSTER__S3_ENDPOINT"],
+            catalog_uri=env["STREAMGAUGE_ARCHIVE__CATALOG"],
+            warehouse=env["STREAMGAUGE_ARCHIVE__WAREHOUSE"],
+            s3_endpoint=env["STREAMGAUGE_ARCHIVE__S3_ENDPOINT"],
             s3_access_key_id=swift.ACCESS_KEY,
             s3_secret_access_key=swift.SECRET_KEY,
         )

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from streamgauge import __version__
-from streamgauge.api import billing_routes, dashboard, query_routes, sql_routes
+from streamgauge.api import archive_routes, billing_routes, dashboard, query_routes, sql_routes
 from streamgauge.api.context import ApiContext
 from streamgauge.api.openapi import install_openapi
 from streamgauge.http.common import TimingMiddleware, operational_routes
@@ -35,6 +35,7 @@ def create_query_app(runtime: Runtime, ready: Callable[[], bool]) -> FastAPI:
     query_routes.register(app, api)
     billing_routes.register(app, api)
     sql_routes.register(app, api)
+    archive_routes.register(app, api)
     dashboard.register(app, api)
     install_openapi(app)
     return app

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamgauge.config import ArchiveConfig
 from streamgauge.errors import ConfigError
 
 MiB = 1024 * 1024
@@ -69,6 +70,26 @@ class ArchiveSettings:
 
     archive_retention_s: float | None = None
     """Delete day partitions entirely older than this (seconds); None keeps everything."""
+
+    @classmethod
+    def from_config(cls, config: ArchiveConfig) -> ArchiveSettings:
+        """The archive section of the global configuration (``archive.*``)."""
+        return cls(
+            catalog_uri=config.catalog or None,
+            warehouse=config.warehouse or None,
+            s3_endpoint=config.s3_endpoint or None,
+            s3_region=config.s3_region,
+            s3_access_key_id=config.s3_access_key_id or None,
+            s3_secret_access_key=config.s3_secret_access_key or None,
+            commit_interval_s=config.commit_interval_s,
+            commit_max_events=config.commit_max_events,
+            target_file_size=config.target_file_size,
+            compact_min_files=config.compact_min_files,
+            keep_snapshots=config.keep_snapshots,
+            snapshot_max_age_s=config.snapshot_max_age_s,
+            orphan_min_age_s=config.orphan_min_age_s,
+            archive_retention_s=config.retention_s or None,
+        )
 
     def validate(self) -> ArchiveSettings:
         """Return self, or raise ConfigError naming the first wrong key."""

@@ -26,7 +26,7 @@ from streamgauge.billing.reports import (
     snapshot_path,
 )
 from streamgauge.billing.schemas import InvoicesResponse
-from streamgauge.cli.main import CONFIG, DATA_DIR, _settings, clear_errors
+from streamgauge.cli.common import CONFIG, DATA_DIR, clear_errors, settings_from
 from streamgauge.cli.output import emit_rows, errors
 from streamgauge.errors import StreamgaugeError
 from streamgauge.runtime import DataPaths
@@ -70,7 +70,7 @@ def direct_report(
         raise StreamgaugeError(f"cannot open {path} (is a server holding it?): {error}") from None
     try:
         principal = Principal(project, KeyScope.ADMIN)
-        return Billing(_settings(config_path).billing).invoices(con, principal, body, one=False)
+        return Billing(settings_from(config_path).billing).invoices(con, principal, body, one=False)
     finally:
         con.close()
 

@@ -6,58 +6,18 @@ with an example; errors become one clear line on stderr and a non-zero exit.
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
 from streamgauge import __version__
+from streamgauge.cli.common import CONFIG, DATA_DIR, OUTPUT, clear_errors, settings_from
 from streamgauge.cli.output import emit_object, emit_rows, errors
-from streamgauge.config import Settings, effective, load_settings, settings_markdown
-from streamgauge.errors import ConfigError, StartupRefused, StreamgaugeError
+from streamgauge.config import effective, load_settings, settings_markdown
 from streamgauge.runtime import DataPaths
 from streamgauge.scope import KeyScope
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-OUTPUT = click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
-    help="Output format.",
-)  # fmt: skip
-DATA_DIR = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
-    envvar="STREAMGAUGE_DATA_DIR", help="Where all state lives.",
-)  # fmt: skip
-CONFIG = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-    envvar="STREAMGAUGE_CONFIG", help="YAML config file (see docs/settings.md).",
-)  # fmt: skip
-
-
-def clear_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn streamgauge errors into one line on stderr and an exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except (ConfigError, StartupRefused) as error:
-            errors.print(f"[red]error:[/red] {error.message}")
-            sys.exit(2)
-        except StreamgaugeError as error:
-            errors.print(f"[red]error:[/red] {error.message}")
-            sys.exit(1)
-
-    return wrapper
-
-
-def _settings(config_path: Path | None) -> Settings:
-    return load_settings(config_path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,7 +58,7 @@ def serve(
     from streamgauge.server import serve as run
 
     setup_logging(log_level)
-    run(data_dir, host, ingest_port, query_port, _settings(config_path), parse_roles(roles))
+    run(data_dir, host, ingest_port, query_port, settings_from(config_path), parse_roles(roles))
 
 
 @cli.command()
@@ -141,7 +101,7 @@ def demo(
     with Progress(console=errors, transient=True) as bar:
         task = bar.add_task("appending demo events", total=events)
         summary = load_demo(
-            data_dir, _settings(config_path), plan, project=project,
+            data_dir, settings_from(config_path), plan, project=project,
             progress=lambda appended: bar.advance(task, appended),
         )  # fmt: skip
     click.echo(
@@ -333,7 +293,7 @@ def dlq_replay(
     from streamgauge.dlq import DeadLetterStore
     from streamgauge.log.local import LocalLog
 
-    settings = _settings(config_path)
+    settings = settings_from(config_path)
     paths = DataPaths(data_dir)
     store = DeadLetterStore(paths.log)
     entries = (
@@ -390,7 +350,7 @@ def config_show(config_path: Path | None, output: str) -> None:
     import msgspec
     import yaml
 
-    values = effective(_settings(config_path))
+    values = effective(settings_from(config_path))
     click.echo(msgspec.json.encode(values).decode() if output == "json" else yaml.safe_dump(values))
 
 
@@ -408,3 +368,8 @@ def config_docs() -> None:
 from streamgauge.cli.billing import billing  # noqa: E402
 
 cli.add_command(billing)
+
+from streamgauge.cli.archive import archive_group, export_command  # noqa: E402
+
+cli.add_command(archive_group)
+cli.add_command(export_command)

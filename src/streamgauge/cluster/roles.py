@@ -48,16 +48,8 @@ def parse_roles(values: Iterable[str]) -> frozenset[str]:
 
 
 def archive_settings(settings: Settings) -> ArchiveSettings:
-    """The archive location of distributed mode (``cluster.*``)."""
-    cluster = settings.cluster
-    return ArchiveSettings(
-        catalog_uri=cluster.catalog or None,
-        warehouse=cluster.warehouse or None,
-        s3_endpoint=cluster.s3_endpoint or None,
-        s3_access_key_id=cluster.s3_access_key_id or None,
-        s3_secret_access_key=cluster.s3_secret_access_key or None,
-        commit_interval_s=cluster.commit_interval_s,
-    )
+    """Where the archive lives (``archive.*``): in distributed mode, a shared catalog."""
+    return ArchiveSettings.from_config(settings.archive)
 
 
 def sink_partitions(settings: Settings) -> list[int]:

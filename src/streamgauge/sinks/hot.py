@@ -1,10 +1,16 @@
 """The hot store: DuckDB holding recent events, fed from the log.
 
-The sink's log offset lives in the table ``sink_offsets`` of the same
-database and is updated in the same transaction as the rows it covers, so a
-crash at any point neither loses nor duplicates. Appends are whole Arrow
-batches. Readers (queries) use cursors of the same connection: DuckDB's MVCC
-gives them a consistent snapshot while the sink writes.
+Rows live in ``hot_events``: the canonical columns plus ``log_offset``, the
+offset of the log entry batch they came in (never shown to users: queries
+read the view ``events``). The sink's log offset lives in ``sink_offsets`` and
+is updated in the same transaction as the rows it covers, so a crash at any
+point neither loses nor duplicates.
+
+Hot retention moves the tier boundary: rows older than the retention leave
+only once the archive has committed them (``log_offset`` ≤ the archive's
+offset), and ``hot_state.archive_before`` records the instant before which
+queries read the archive instead. Readers use cursors of the same connection:
+DuckDB's MVCC gives them a consistent snapshot while the sink writes.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from streamgauge.model import create_table_sql
+from streamgauge.model import COLUMN_NAMES, create_table_sql
 from streamgauge.sinks.base import Sink
-from streamgauge.types import Offset
+from streamgauge.types import Micros, Offset
 
 SINK_NAME = "hot"
+_COLUMNS = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
 
 
 class HotStore(Sink):
@@ -34,13 +41,20 @@ class HotStore(Sink):
         if threads:
             config["threads"] = threads
         self._con = duckdb.connect(str(path), config=config)
-        self._con.execute(create_table_sql("events"))
+        self._con.execute(
+            create_table_sql("hot_events").replace("\n)", ',\n  "log_offset" BIGINT\n)')
+        )
+        self._con.execute(f"CREATE VIEW IF NOT EXISTS events AS SELECT {_COLUMNS} FROM hot_events")
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS sink_offsets (sink VARCHAR PRIMARY KEY, last_offset BIGINT)"
+        )
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS hot_state (key VARCHAR PRIMARY KEY, value BIGINT)"
         )
         self._writer = self._con.cursor()
         self._lock = threading.Lock()
         self._committed = self._read_offset()
+        self._archive_before = self._read_state("archive_before")
 
     def _read_offset(self) -> Offset:
         row = self._con.execute(
@@ -48,8 +62,16 @@ class HotStore(Sink):
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def _read_state(self, key: str) -> int | None:
+        row = self._con.execute("SELECT value FROM hot_state WHERE key = ?", [key]).fetchone()
+        return int(row[0]) if row else None
+
     def committed_offset(self) -> Offset:
         return self._committed
+
+    def archive_before(self) -> Micros | None:
+        """Instants before this are read from the archive (None: the hot store has them all)."""
+        return self._archive_before
 
     def write(self, events: pa.Table, last_offset: Offset) -> None:
         with self._lock:
@@ -57,7 +79,10 @@ class HotStore(Sink):
             cur.execute("BEGIN TRANSACTION")
             try:
                 cur.register("incoming_events", events)
-                cur.execute("INSERT INTO events SELECT * FROM incoming_events")
+                cur.execute(
+                    f"INSERT INTO hot_events SELECT {_COLUMNS}, ? FROM incoming_events",
+                    [last_offset],
+                )
                 cur.unregister("incoming_events")
                 cur.execute(
                     "INSERT OR REPLACE INTO sink_offsets VALUES (?, ?)", [SINK_NAME, last_offset]
@@ -68,12 +93,30 @@ class HotStore(Sink):
                 raise
             self._committed = last_offset
 
-    def delete_before(self, cutoff_us: int) -> int:
-        """Remove rows older than ``cutoff_us`` (the caller checked they are archived)."""
+    def move_to_archive(self, before: Micros, archived_offset: Offset) -> int:
+        """Drop rows older than ``before`` that the archive holds; move the tier boundary.
+
+        Rows older than ``before`` that the archive has not committed yet (late
+        events) stay until it has; queries find them in the archive from then on.
+        """
         with self._lock:
-            row = self._writer.execute(
-                "DELETE FROM events WHERE timestamp < make_timestamptz(?::BIGINT)", [cutoff_us]
-            ).fetchone()
+            cur = self._writer
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                row = cur.execute(
+                    "DELETE FROM hot_events WHERE timestamp < make_timestamptz(?::BIGINT)"
+                    " AND log_offset <= ?",
+                    [before, archived_offset],
+                ).fetchone()
+                boundary = max(before, self._archive_before or before)
+                cur.execute(
+                    "INSERT OR REPLACE INTO hot_state VALUES ('archive_before', ?)", [boundary]
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            self._archive_before = boundary
             return int(row[0]) if row else 0
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

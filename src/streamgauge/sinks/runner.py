@@ -39,6 +39,7 @@ class SinkRunner:
         self.small_batch_events = small_batch_events
         self.linger_s = linger_s
         self._urgent = threading.Event()
+        self._flush_requested = threading.Event()
         self.failures = 0
         self.last_error: str | None = None
         self._last_event_received_at = 0
@@ -51,6 +52,13 @@ class SinkRunner:
         if register is not None:
             register(self.sink.name, self.sink.committed_offset())
         self._thread.start()
+
+    def request_flush(self, timeout: float = 120.0) -> bool:
+        """Ask the sink to commit what it buffers now; True once it has (within ``timeout``)."""
+        target = self.sink.position()
+        self._flush_requested.set()
+        self._urgent.set()
+        return self.wait_committed(target, timeout)
 
     def failure_count(self) -> int:
         return self.failures
@@ -96,7 +104,8 @@ class SinkRunner:
             self._last_event_received_at = table.column("received_at")[-1].value
             self.sink.write(table, last)
             position = last
-        if self.sink.wants_flush():
+        if self.sink.wants_flush() or self._flush_requested.is_set():
+            self._flush_requested.clear()
             self.sink.flush()
         committed = self.sink.committed_offset()
         self.log.report_progress(self.sink.name, committed)
