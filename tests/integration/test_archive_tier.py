@@ -170,8 +170,9 @@ def test_archive_cli_status_flush_and_export(tmp_path: Path) -> None:
         assert status.returncode == 0, status.stderr
         assert sum(p["events"] for p in json.loads(status.stdout)["partitions"]) == 50
         out = tmp_path / "out.ndjson"
-        done = sg("export", "--data-dir", str(tmp_path / "data"), "--since", "2025-10-03T00:00Z",
-                  "--until", "2025-10-04T00:00Z", "--format", "ndjson", "--output", str(out))  # fmt: skip
+        window = ["--since", "2025-10-03T00:00Z", "--until", "2025-10-04T00:00Z"]
+        done = sg("export", "--data-dir", str(tmp_path / "data"), *window,
+                  "--format", "ndjson", "--output", str(out))  # fmt: skip
         assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(line["event_id"] for line in lines) == sorted(f"x{i}" for i in range(50))
