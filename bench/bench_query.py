@@ -19,9 +19,9 @@ from typing import Any
 import duckdb
 
 from streamgauge.demo import TrafficConfig, generate_table
-from streamgauge.model.event import create_table_sql
 from streamgauge.query import run_query, run_template
 from streamgauge.scope import KeyScope, Principal
+from streamgauge.sinks.hot import HotStore
 
 START, END = datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 10, 31, tzinfo=UTC)
 RANGES = {
@@ -76,14 +76,13 @@ def p50(action: Callable[[], object], repeats: int) -> float:
 
 
 def load(path: Path, events: int) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path))
-    con.execute(create_table_sql())
+    """A hot store file (the server's own schema) holding ``events`` generated events."""
+    store = HotStore(path)
     table = generate_table(TrafficConfig(START, END, events=events, seed=1))
-    con.register("generated", table)
-    con.execute("INSERT INTO events SELECT * FROM generated")  # already in timestamp order
-    con.unregister("generated")
-    con.execute("CHECKPOINT")
-    return con
+    store.write(table, 0)  # already in timestamp order
+    store.connection.execute("CHECKPOINT")
+    store.close()
+    return duckdb.connect(str(path))
 
 
 def main(sizes: list[int] | None = None, repeats: int = 5) -> list[dict[str, Any]]:

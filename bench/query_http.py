@@ -19,12 +19,14 @@ from typing import Any
 
 import duckdb
 import httpx
+from tests.support.server import ServerProcess
 
 from bench.bench_query import CASES, END, RANGES, Recorder, load, p50
 from bench.common import percentile, save
+from streamgauge.keys import KeyStore
 from streamgauge.query import run_query, run_template
+from streamgauge.runtime import DataPaths
 from streamgauge.scope import KeyScope, Principal
-from tests.support.server import ServerProcess
 
 
 def direct_times(path: Path, repeats: int) -> dict[tuple[str, str], float]:
@@ -47,11 +49,13 @@ def direct_times(path: Path, repeats: int) -> dict[tuple[str, str], float]:
     return times
 
 
-def http_times(server: ServerProcess, repeats: int) -> dict[tuple[str, str], list[float]]:
+def http_times(server: ServerProcess, key: str, repeats: int) -> dict[tuple[str, str], list[float]]:
     times: dict[tuple[str, str], list[float]] = {}
-    with httpx.Client(timeout=60) as http:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(timeout=60, headers=headers) as http:
         for name, (template, extra) in CASES.items():
-            url = f"{server.query_url}/" + ("query" if template is None else f"templates/{template}")
+            path = "query" if template is None else f"templates/{template}"
+            url = f"{server.query_url}/{path}"
             for label, (start, end) in RANGES.items():
                 body = json.dumps({"start": start, "end": end, **extra})
                 samples = []
@@ -68,11 +72,13 @@ def run(events: int, repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         hot = data / "hot" / "hot.duckdb"
-        hot.parent.mkdir(parents=True)
         load(hot, events).close()
         direct = direct_times(hot, repeats)
+        keys = KeyStore(DataPaths(data).keys)
+        _, key = keys.create("proj_0", KeyScope.READ)  # the project the direct runs read
+        keys.close()
         with ServerProcess(data) as server:
-            over_http = http_times(server, repeats)
+            over_http = http_times(server, key, repeats)
     rows = []
     for (name, label), samples in over_http.items():
         http_p50 = percentile(samples, 50)
