@@ -4,7 +4,7 @@
 # archive's S3 round trip. On machines without apt (or without root) it says
 # what is missing and leaves the related tests to skip with that reason.
 set -euo pipefail
-packages=(chromium wrk nats-server swift swift-proxy swift-account swift-container swift-object)
+packages=(chromium wrk nats-server memcached swift swift-proxy swift-account swift-container swift-object)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
