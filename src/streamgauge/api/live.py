@@ -91,7 +91,12 @@ class CommitWatcher:
                 loop = self._loop
             if self._runner.wait_committed(seen + 1, _WATCH_WAIT_S) and loop is not None:
                 seen = self.committed()
-                loop.call_soon_threadsafe(self._publish)
+                try:
+                    loop.call_soon_threadsafe(self._publish)
+                except RuntimeError:  # the loop closed: the server stopped under us
+                    with self._lock:
+                        self._thread = None
+                    return
 
     def _publish(self) -> None:
         """On the loop: wake every waiter, and give later waiters a fresh event."""
