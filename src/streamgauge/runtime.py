@@ -2,7 +2,8 @@
 
 Threads that exist (named): ``log-writer`` (the only writer of the log),
 ``sink-<name>`` (one per sink: ``sink-hot``, ``sink-archive``), ``maintenance``
-(hot retention and archive upkeep), and the HTTP servers' event loop
+(hot retention and archive upkeep), ``dashboard-live`` (while a dashboard is open:
+pushes commit notices), and the HTTP servers' event loop
 on the main thread. Queries run on the event loop's default thread pool.
 Shutdown order drains: HTTP stops taking requests, the log commits what it
 queued, each sink consumes the log to its head and commits, then stores close.
@@ -23,7 +24,10 @@ from streamgauge.keys import KeyStore
 from streamgauge.log.factory import EventLog, open_log
 from streamgauge.maintenance import Maintenance
 from streamgauge.metrics import Metrics
+from streamgauge.pipeline.columns import custom_columns
+from streamgauge.pipeline.columns import register as register_columns
 from streamgauge.query import RelationFor
+from streamgauge.sinks.destinations import destination_runners
 from streamgauge.sinks.hot import HotStore
 from streamgauge.sinks.runner import SinkRunner
 from streamgauge.tiers import TierPlanner
@@ -65,6 +69,7 @@ class Runtime:
             logger.error(
                 "the log's corrupt tail was truncated: %d entries", self.log.truncated_at_start
             )
+        register_columns(custom_columns(settings.pipeline))  # before any store opens
         self.hot = HotStore(
             self.paths.hot, memory_limit=settings.hot.memory_limit, threads=settings.hot.threads
         )
@@ -86,7 +91,13 @@ class Runtime:
             self.runners += archive_runners(settings, self.log, data_dir)
         elif not distributed:
             self._embedded_archive(data_dir)
-        for runner in self.runners:
+        # Extra destinations: not in self.runners, so no back-pressure on ingest (they park).
+        self.destinations = (
+            destination_runners(settings.pipeline.destinations, self.log, data_dir)
+            if "sink" in roles
+            else []
+        )
+        for runner in [*self.runners, *self.destinations]:
             self.metrics.watch_sink(
                 runner.sink.name, runner.lag_events, runner.lag_seconds, runner.failure_count
             )
@@ -124,7 +135,7 @@ class Runtime:
         return self.runners[0].wait_committed(self.log.head(), timeout)
 
     def start(self) -> None:
-        for runner in self.runners:
+        for runner in [*self.runners, *self.destinations]:
             runner.start()
         if self.maintenance is not None:
             self.maintenance.start()
@@ -141,6 +152,10 @@ class Runtime:
             self.maintenance.stop()
         self.log.close()
         if self._started:
+            for runner in self.destinations:
+                runner.sink.interrupt()  # type: ignore[attr-defined]  # undelivered: next start
+                runner.stop()
+                runner.sink.close()
             for runner in self.runners:
                 runner.stop()
         self.hot.close()
