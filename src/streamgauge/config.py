@@ -18,6 +18,7 @@ import msgspec
 import yaml
 
 from streamgauge.errors import ConfigError
+from streamgauge.pipeline.config import PipelineSettings
 
 MiB = 1024 * 1024
 
@@ -387,6 +388,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sources: SourcesSettings = msgspec.field(default_factory=SourcesSettings)
     archive: ArchiveConfig = msgspec.field(default_factory=ArchiveConfig)
     cluster: ClusterSettings = msgspec.field(default_factory=ClusterSettings)
+    pipeline: PipelineSettings = msgspec.field(default_factory=PipelineSettings)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -458,7 +460,10 @@ def describe() -> list[tuple[str, str, Any, str]]:
             if isinstance(field.type, msgspec.inspect.Metadata):
                 description = (field.type.extra_json_schema or {}).get("description", "")
                 type_name = type(field.type.type).__name__.removesuffix("Type").lower()
-            rows.append((f"{section}.{field.name}", type_name, field.default, description))
+            default = field.default
+            if default is msgspec.NODEFAULT and field.default_factory is not msgspec.NODEFAULT:
+                default = msgspec.json.encode(field.default_factory()).decode()
+            rows.append((f"{section}.{field.name}", type_name, default, description))
     return rows
 
 

@@ -373,3 +373,7 @@ from streamgauge.cli.archive import archive_group, export_command  # noqa: E402
 
 cli.add_command(archive_group)
 cli.add_command(export_command)
+
+from streamgauge.cli.pipeline import pipeline_group  # noqa: E402
+
+cli.add_command(pipeline_group)

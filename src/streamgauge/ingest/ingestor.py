@@ -15,6 +15,7 @@ from streamgauge.config import Settings
 from streamgauge.log.base import DeadLetter, Log
 from streamgauge.metrics import Metrics
 from streamgauge.model import Event
+from streamgauge.pipeline.ingest import PipelineStage
 from streamgauge.scope import Principal
 from streamgauge.sources.native import InvalidEvent, NormalizeOptions, Rejection, normalize
 
@@ -25,6 +26,8 @@ class IngestResult:
 
     accepted: int = 0
     duplicates: int = 0
+    filtered: int = 0
+    """Events discarded by the pipeline's filter, sample or sql steps (counted, not stored)."""
     rejections: list[Rejection] = field(default_factory=list)
     duplicate_indexes: list[int] = field(default_factory=list)
 
@@ -33,12 +36,15 @@ class IngestResult:
         return len(self.rejections)
 
     def as_json(self) -> dict[str, object]:
-        return {
+        answer: dict[str, object] = {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "errors": [r.as_json() for r in self.rejections],
         }
+        if self.filtered:
+            answer["filtered"] = self.filtered
+        return answer
 
 
 Normalizer = Callable[[bytes, NormalizeOptions], Event]
@@ -51,6 +57,10 @@ class Ingestor:
         self.log = log
         self.settings = settings
         self.metrics = metrics
+        # None unless the config asks for schemas, enrichment or transforms: no cost otherwise.
+        self.pipeline = (
+            PipelineStage(settings.pipeline, metrics) if settings.pipeline.active else None
+        )
 
     def options(self, principal: Principal, source: str) -> NormalizeOptions:
         limits = self.settings.ingest
@@ -93,6 +103,10 @@ class Ingestor:
                 )
             else:
                 positions.append(index)
+        if self.pipeline is not None:
+            events, positions = self.pipeline.apply(
+                events, positions, raws, options, result, letters
+            )
         return await self.append(events, positions, letters, result, source)
 
     async def append(
