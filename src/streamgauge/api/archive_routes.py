@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from streamgauge.api.context import ApiContext
+from streamgauge.api.openapi import document, operation
 from streamgauge.errors import Forbidden, NotFound, Overloaded
 from streamgauge.http.auth import authenticate, key_from_headers
 from streamgauge.http.errors import json_response
@@ -37,3 +38,10 @@ def register(app: FastAPI, api: ApiContext) -> None:
         return json_response({"committed_offset": runner.sink.committed_offset()})
 
     app.add_route("/archive/flush", flush, methods=["POST"])
+    committed = {
+        "type": "object",
+        "properties": {"committed_offset": {"type": "integer"}},
+        "required": ["committed_offset"],
+    }
+    summary = "Commit what the archive sink buffers, now (admin key)"
+    document(app, {"/archive/flush": {"post": operation(summary, committed)}})

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from streamgauge.api.context import ApiContext
+from streamgauge.api.openapi import document, operation
 from streamgauge.billing.answers import Billing
 from streamgauge.billing.meters import MeterInfo
 from streamgauge.billing.schemas import (
@@ -70,7 +71,7 @@ def register(app: FastAPI, api: ApiContext) -> None:
     app.add_route("/meters/{name}/query", meter_query, methods=["POST"])
     app.add_route("/billing/invoice", invoice, methods=["POST"])
     app.add_route("/billing/invoices", invoices, methods=["POST"])
-    app.state.openapi_extra = openapi_paths()
+    document(app, **openapi_paths())
 
 
 def openapi_paths() -> dict[str, Any]:
@@ -80,17 +81,6 @@ def openapi_paths() -> dict[str, Any]:
         InvoicesResponse,
     ]  # fmt: skip
     refs, components = msgspec.json.schema_components(shapes, ref_template=REF_TEMPLATE)
-
-    def operation(summary: str, response: Any, request: Any = None) -> dict[str, Any]:
-        text = "JSON by default; ?format=csv|ndjson|parquet|arrow gives a flat table"
-        op: dict[str, Any] = {
-            "summary": summary,
-            "responses": {"200": {"description": text,
-                                  "content": {"application/json": {"schema": response}}}},
-        }  # fmt: skip
-        if request is not None:
-            op["requestBody"] = {"content": {"application/json": {"schema": request}}}
-        return op
 
     paths = {
         "/meters": {"get": operation("List the meters", refs[0])},

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+import msgspec
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -22,10 +23,13 @@ from starlette.staticfiles import StaticFiles
 
 from streamgauge.api.context import ApiContext
 from streamgauge.api.live import CommitWatcher, ingestion_health, live_stream
+from streamgauge.api.openapi import document, operation
 from streamgauge.errors import Forbidden
 from streamgauge.http.auth import key_from_headers
 from streamgauge.http.errors import json_response
-from streamgauge.query.recent import recent_events
+from streamgauge.query import QueryResponse
+from streamgauge.query.recent import RecentParams, RecentRow, recent_events
+from streamgauge.query.schemas import REF_TEMPLATE
 from streamgauge.scope import Principal
 from streamgauge.sinks.hot import SINK_NAME
 
@@ -100,4 +104,59 @@ def register(app: FastAPI, api: ApiContext) -> None:
     app.add_route("/ingestion/health", health, methods=["GET"])
     app.add_route("/events/recent", recent, methods=["POST"])
     app.add_route("/live", live, methods=["GET"])
+    _document(app)
+
+
+def _document(app: FastAPI) -> None:
+    refs, components = msgspec.json.schema_components(
+        [RecentParams, QueryResponse[RecentRow]], ref_template=REF_TEMPLATE
+    )
+    counters = {k: {"type": "number"} for k in ("accepted", "rejected", "duplicates", "refused")}
+    sink = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "committed": {"type": "integer"},
+            "lag_events": {"type": "integer"},
+            "lag_seconds": {"type": "number"},
+            "failures": {"type": "integer"},
+        },
+    }
+    health = {
+        "type": "object",
+        "properties": {**counters, "log_head": {"type": "integer"},
+                       "sinks": {"type": "array", "items": sink}},
+    }  # fmt: skip
+    caller = {
+        "type": "object",
+        "properties": {
+            "authenticated": {"type": "boolean"},
+            "key_required": {"type": "boolean"},
+            "project_id": {"type": "string"},
+            "scope": {"type": "string", "enum": ["write", "read", "admin"]},
+            "organization_id": {"type": ["string", "null"]},
+            "health": {"type": "boolean"},
+        },
+    }
+    html = {"type": "string"}
+    events = {"type": "string", "description": "text/event-stream: hello, commit, health"}
+    document(
+        app,
+        {
+            "/": {"get": operation("The dashboard", html, media_type="text/html")},
+            "/dashboard.html": {"get": operation("The dashboard", html, media_type="text/html")},
+            "/whoami": {"get": operation("Who the key belongs to", caller)},
+            "/ingestion/health": {"get": operation("Ingestion counters and sink lag", health)},
+            "/events/recent": {
+                "post": operation("The newest events (live tail)", refs[1], refs[0])
+            },
+            "/live": {
+                "get": operation(
+                    "Server-sent commit notices", events, media_type="text/event-stream"
+                )
+            },
+        },
+        components,
+    )
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

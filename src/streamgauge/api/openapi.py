@@ -73,14 +73,41 @@ def build_openapi(app: FastAPI, extra: dict[str, Any] | None = None) -> dict[str
     return document
 
 
-def _route_module_extra(app: FastAPI, document: dict[str, Any]) -> None:
-    """Paths and schemas a route module left in ``app.state.openapi_extra`` (billing)."""
+def operation(
+    summary: str, response: Any, request: Any = None, *, media_type: str = "application/json"
+) -> dict[str, Any]:
+    """One OpenAPI operation with a JSON request (optional) and a response schema."""
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            "200": {"description": summary, "content": {media_type: {"schema": response}}},
+            **_error_responses(),
+        },
+    }
+    if request is not None:
+        op["requestBody"] = {"content": {"application/json": {"schema": request}}}
+    return op
+
+
+def document(
+    app: FastAPI, paths: dict[str, dict[str, Any]], components: dict[str, Any] | None = None
+) -> None:
+    """Add a route module's operations (and shared schemas) to the app's OpenAPI document."""
+    extra: dict[str, Any] | None = getattr(app.state, "openapi_extra", None)
+    if extra is None:
+        extra = app.state.openapi_extra = {"paths": {}, "components": {}}
+    extra["components"].update(components or {})
+    for path, operations in paths.items():
+        for op in operations.values():
+            op["responses"] = {**_error_responses(), **op["responses"]}
+        extra["paths"].setdefault(path, {}).update(operations)
+
+
+def _route_module_extra(app: FastAPI, document_: dict[str, Any]) -> None:
     extra: dict[str, Any] = getattr(app.state, "openapi_extra", None) or {}
-    document["components"]["schemas"].update(extra.get("components", {}))
+    document_["components"]["schemas"].update(extra.get("components", {}))
     for path, operations in extra.get("paths", {}).items():
-        for operation in operations.values():
-            operation["responses"] = {**operation["responses"], **_error_responses()}
-        document["paths"].setdefault(path, {}).update(operations)
+        document_["paths"].setdefault(path, {}).update(operations)
 
 
 def install_openapi(app: FastAPI) -> None:

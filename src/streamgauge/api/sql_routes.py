@@ -13,9 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from streamgauge.api.context import ApiContext
+from streamgauge.api.openapi import document, operation
 from streamgauge.query import QueryResult, pick_format, render
 from streamgauge.query.sandbox import SqlLimits
-from streamgauge.query.sql import execute_sql, run_sql
+from streamgauge.query.schemas import REF_TEMPLATE
+from streamgauge.query.sql import SqlRequest, SqlResult, execute_sql, run_sql
 from streamgauge.query.sql_source import HotEventSource
 
 
@@ -45,3 +47,8 @@ def register(app: FastAPI, api: ApiContext) -> None:
         return await run_in_threadpool(work)
 
     app.add_route("/sql", sql, methods=["POST"])
+    refs, components = msgspec.json.schema_components(
+        [SqlRequest, SqlResult], ref_template=REF_TEMPLATE
+    )
+    summary = "SQL over your project's events (read-only sandbox; ?format=csv|parquet|...)"
+    document(app, {"/sql": {"post": operation(summary, refs[1], refs[0])}}, components)
