@@ -15,6 +15,7 @@ from datetime import datetime
 
 from streamgauge.archive import Archive, attach_archive
 from streamgauge.model import COLUMN_NAMES
+from streamgauge.pipeline.columns import names_sql, registered
 from streamgauge.sinks.hot import HotStore
 
 HOT, ARCHIVE = "hot", "archive"
@@ -36,10 +37,11 @@ class TierPlanner:
         with self._lock:
             scan = attach_archive(self.hot.connection, self.archive)
         cut = f"make_timestamptz({int(boundary)})"
-        archived = f'SELECT {_COLUMNS} FROM {scan} WHERE "timestamp" < {cut}'
+        columns = _COLUMNS + names_sql(registered())  # the archive evolves with the columns
+        archived = f'SELECT {columns} FROM {scan} WHERE "timestamp" < {cut}'
         if _micros(end) <= boundary:
             return f"({archived})", [ARCHIVE]
-        recent = f'SELECT {_COLUMNS} FROM events WHERE "timestamp" >= {cut}'
+        recent = f'SELECT {columns} FROM events WHERE "timestamp" >= {cut}'
         return f"({archived} UNION ALL {recent})", [ARCHIVE, HOT]
 
 

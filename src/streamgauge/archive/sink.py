@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from streamgauge.archive.table import Archive, OffsetSummary
 from streamgauge.model import arrow_schema
+from streamgauge.pipeline.columns import ColumnFiller, add_to_iceberg, registered
 from streamgauge.sinks.base import Sink
 from streamgauge.types import Offset
 
@@ -46,7 +47,13 @@ class ArchiveSink(Sink):
     def __init__(self, archive: Archive, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.archive = archive
         self._clock = clock
-        self._schema = arrow_schema()
+        self._canonical = arrow_schema()
+        # Custom columns (pipeline.columns): the table evolves to hold them, each batch gets them.
+        self._filler = ColumnFiller(registered())
+        if add_to_iceberg(archive.table, self._filler.columns):
+            archive.refresh()
+        custom = [pa.field(c.name, c.arrow_type) for c in self._filler.columns]
+        self._schema = pa.schema([*self._canonical, *custom])
         self._committed = archive.committed_offset()
         self._position = self._committed
         self._buffer: list[pa.Table] = []
@@ -70,7 +77,8 @@ class ArchiveSink(Sink):
             # A replayed range this sink already holds: taking it again would duplicate.
             return
         if events.num_rows:
-            self._buffer.append(events.select(self._schema.names).cast(self._schema))
+            canonical = events.select(self._canonical.names).cast(self._canonical)
+            self._buffer.append(self._filler.fill(canonical).cast(self._schema))
             self._buffered_events += events.num_rows
         if self._buffer_started is None:
             self._buffer_started = self._clock()

@@ -17,6 +17,7 @@ from typing import Final
 
 from streamgauge.errors import ValidationFailed
 from streamgauge.model.event import COLUMNS
+from streamgauge.pipeline.columns import registered_types
 
 from .params import Params
 
@@ -58,11 +59,15 @@ def parse_field(name: str, where: str) -> Field:
     """Validate ``name`` as a column or JSON path; ``where`` names it in errors."""
     if name in _COLUMN_TYPES:
         return Field(name, _COLUMN_TYPES[name], name)
+    custom = registered_types()  # pipeline.columns: typed, so as fast as built-in ones
+    if name in custom:
+        return Field(name, custom[name], name)
     match = _JSON_PATH.match(name)
     if match:
         return Field(name, "VARCHAR", None, match[1], "$" + match[2])
     raise ValidationFailed(
-        f"{where}: {name!r} is not a field; use a column ({', '.join(_COLUMN_TYPES)}) "
+        f"{where}: {name!r} is not a field; use a column "
+        f"({', '.join([*_COLUMN_TYPES, *registered_types()])}) "
         "or 'properties.<path>' / 'context.<path>' with letters, digits, '_' and '-'",
         details={"field": where},
     )
@@ -71,7 +76,8 @@ def parse_field(name: str, where: str) -> Field:
 def parse_numeric_field(name: str, where: str) -> Field:
     field = parse_field(name, where)
     if field.column is not None and field.sql_type not in NUMERIC_TYPES:
-        numeric = [c for c, t in _COLUMN_TYPES.items() if t in NUMERIC_TYPES]
+        types = {**_COLUMN_TYPES, **registered_types()}
+        numeric = [c for c, t in types.items() if t in NUMERIC_TYPES]
         raise ValidationFailed(
             f"{where}: {name!r} is not numeric; use one of {', '.join(numeric)} "
             "or a 'properties.<path>' holding numbers",

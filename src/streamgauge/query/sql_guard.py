@@ -22,6 +22,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from streamgauge.errors import BadRequest, ValidationFailed
 from streamgauge.model.event import COLUMN_NAMES
+from streamgauge.pipeline.columns import registered_types
 
 from .clickhouse import clickhouse_to_duckdb
 
@@ -158,10 +159,10 @@ def _referenced_columns(expression: exp.Expr) -> set[str]:
             or (isinstance(node, exp.Anonymous) and node.name.lower() == "columns")
         )
         if whole_row:
-            return set(COLUMN_NAMES)
+            return set(COLUMN_NAMES) | registered_types().keys()
     names = {i.name.lower() for i in expression.find_all(exp.Identifier)}
     names |= {c.name.lower() for c in expression.find_all(exp.Column)}
-    return names & set(COLUMN_NAMES)
+    return names & (set(COLUMN_NAMES) | registered_types().keys())
 
 
 _LOWER: dict[type[exp.Expr], str] = {

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
-from streamgauge.model.event import COLUMN_NAMES, COLUMNS
+from streamgauge.model.event import COLUMNS
+from streamgauge.pipeline.columns import registered
 
 RelationFor = Callable[[datetime, datetime], tuple[str, list[str]]]
 """Maps ``[start, end)`` to (SQL relation holding the canonical columns, tier names)."""
@@ -42,12 +43,13 @@ class ScanRequest:
     """Inclusive upper bound on ``timestamp``; None: unbounded."""
 
     def __post_init__(self) -> None:
-        unknown = [c for c in self.columns if c not in _ARROW_TYPES]
+        unknown = [c for c in self.columns if c not in _arrow_types()]
         if unknown or not self.columns:
             raise ValueError(f"a scan needs canonical columns, got {list(self.columns)}")
 
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c, _ARROW_TYPES[c]) for c in self.columns])
+        types = _arrow_types()
+        return pa.schema([pa.field(c, types[c]) for c in self.columns])
 
 
 @dataclass(slots=True)
@@ -126,11 +128,17 @@ def scan_sql(relation: str, scan: ScanRequest) -> tuple[str, dict[str, Any]]:
     if scan.end is not None:
         predicates.append('"timestamp" <= $end')
         params["end"] = scan.end
-    columns = ", ".join(f'"{c}"' for c in scan.columns if c in COLUMN_NAMES)
+    known = _arrow_types()
+    columns = ", ".join(f'"{c}"' for c in scan.columns if c in known)
     return f"SELECT {columns} FROM {relation} WHERE {' AND '.join(predicates)}", params
 
 
 def projected(columns: Sequence[str]) -> tuple[str, ...]:
     """``columns`` in canonical order, deduplicated."""
     wanted = set(columns)
-    return tuple(c for c in COLUMN_NAMES if c in wanted)
+    return tuple(c for c in _arrow_types() if c in wanted)
+
+
+def _arrow_types() -> dict[str, pa.DataType]:
+    """Canonical then custom columns (pipeline.columns), in view order."""
+    return {**_ARROW_TYPES, **{c.name: c.arrow_type for c in registered()}}

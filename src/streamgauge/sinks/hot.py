@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from streamgauge.model import COLUMN_NAMES, create_table_sql
+from streamgauge.pipeline.columns import add_to_duckdb, names_sql, registered, select_sql
 from streamgauge.sinks.base import Sink
 from streamgauge.types import Micros, Offset
 
@@ -44,7 +45,12 @@ class HotStore(Sink):
         self._con.execute(
             create_table_sql("hot_events").replace("\n)", ',\n  "log_offset" BIGINT\n)')
         )
-        self._con.execute(f"CREATE VIEW IF NOT EXISTS events AS SELECT {_COLUMNS} FROM hot_events")
+        self._custom = registered()  # custom columns (pipeline.columns, enrichment)
+        add_to_duckdb(self._con, "hot_events", self._custom)
+        self._con.execute(
+            f"CREATE OR REPLACE VIEW events AS SELECT {_COLUMNS}{names_sql(self._custom)}"
+            " FROM hot_events"
+        )
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS sink_offsets (sink VARCHAR PRIMARY KEY, last_offset BIGINT)"
         )
@@ -80,7 +86,8 @@ class HotStore(Sink):
             try:
                 cur.register("incoming_events", events)
                 cur.execute(
-                    f"INSERT INTO hot_events SELECT {_COLUMNS}, ? FROM incoming_events",
+                    f'INSERT INTO hot_events ({_COLUMNS}, "log_offset"{names_sql(self._custom)})'
+                    f" SELECT {_COLUMNS}, ?{select_sql(self._custom)} FROM incoming_events",
                     [last_offset],
                 )
                 cur.unregister("incoming_events")
