@@ -135,7 +135,8 @@ def test_pipeline_test_command_prints_each_stage(tmp_path: Path) -> None:
     path.write_text(
         "pipeline:\n  enrichment: {user_agent: {enabled: true}}\n  transforms:\n"
         "    - {type: redact, patterns: [email]}\n"
-        "    - {type: filter, name: bots, when: {where: [{field: context.ua.is_bot, value: true}]}}\n"
+        "    - {type: filter, name: bots,\n"
+        "       when: {where: [{field: context.ua.is_bot, value: true}]}}\n"
     )
     body = json.dumps({"event": "signup", "id": "e1", "properties": {"email": "a@b.io"},
                        "context": {"userAgent": "curl/8.4.0"}})  # fmt: skip
@@ -149,3 +150,36 @@ def test_pipeline_test_command_prints_each_stage(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert stages[2]["event"]["properties"] == {"email": "[redacted]"}
     assert stages[3]["event"] is None
+
+
+def test_the_example_streamgauge_yaml_is_valid(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAMGAUGE_HASH_KEY", "example")
+    pipeline = load_settings(repo_root / "streamgauge.yaml", environ={}).pipeline
+    kinds = [type(t).__name__ for t in pipeline.transforms]
+    assert kinds == ["FilterTransform", "FilterTransform", "DropTransform", "RenameTransform",
+                     "SetTransform", "DefaultTransform", "RedactTransform", "HashTransform",
+                     "SampleTransform", "SqlTransform"]  # fmt: skip
+    assert [type(d).__name__ for d in pipeline.destinations] == [
+        "WebhookDestination", "FilesDestination", "NatsDestination",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{"plan": "pro"}, {"plan": "pro", "coupon": "SAVE", "amount": 3}, {"plan": None},
+     {"plan": "pro", "amount": True}, {"plan": "pro", "coupon": "ABCDE"}, {}],
+)  # fmt: skip
+def test_the_fast_path_agrees_with_the_rules(properties: dict[str, object]) -> None:
+    fast = Pipeline(settings(schemas=[CHECKOUT])).run(
+        [event(event="checkout.x", properties=properties)], [0]
+    )
+    slow_pipeline = Pipeline(settings(schemas=[CHECKOUT]))
+    assert slow_pipeline.schemas is not None
+    slow_pipeline.schemas.schemas[0].fast = None
+    slow = slow_pipeline.run([event(event="checkout.x", properties=properties)], [0])
+    assert [(r.field, r.message) for r in fast.rejected] == [
+        (r.field, r.message) for r in slow.rejected
+    ]
+    assert len(fast.events) == len(slow.events)

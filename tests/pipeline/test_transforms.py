@@ -71,8 +71,15 @@ def test_hash_is_a_keyed_hmac(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_filter_discards_and_counts() -> None:
-    config = settings(transforms=[{"type": "filter", "name": "health",
-                                   "when": {"where": [{"field": "path", "value": "/health"}]}}])
+    config = settings(
+        transforms=[
+            {
+                "type": "filter",
+                "name": "health",
+                "when": {"where": [{"field": "path", "value": "/health"}]},
+            }
+        ]
+    )
     pipeline = Pipeline(config)
     events = [event(properties={"path": "/health"}), event(properties={"path": "/a"})]
     outcome = pipeline.run(events, [0, 1])
@@ -107,7 +114,8 @@ def test_sql_transform_filters_and_rewrites_a_batch() -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["SELECT * FROM read_csv('/etc/passwd')", "DELETE FROM events", "SELECT getenv('HOME')"]
+    "query",
+    ["SELECT * FROM read_csv('/etc/passwd')", "DELETE FROM events", "SELECT getenv('HOME')"],
 )
 def test_sql_transform_is_guarded_like_slash_sql(query: str) -> None:
     with pytest.raises(Exception, match="sql transform"):

@@ -76,9 +76,11 @@ class Draft:
     def get(self, path: FieldPath, default: Any = None) -> Any:
         if path.root is None:
             return getattr(self.event, path.keys[0], default)
-        node: Any = self._object(path.root, create=False)
+        node: Any = self._objects.get(path.root, _MISSING)
+        if node is _MISSING:
+            node = self._object(path.root, create=False)
         for key in path.keys:
-            if not isinstance(node, dict):
+            if node.__class__ is not dict:
                 return default
             node = node.get(key, _MISSING)
             if node is _MISSING:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from streamgauge.pipeline.config import EventSchema, PipelineSettings, PropertyRule, glob_matcher
 from streamgauge.pipeline.draft import Draft, FieldPath
@@ -39,6 +41,7 @@ class _Rule:
     path: FieldPath
     rule: PropertyRule
     pattern: re.Pattern[str] | None
+    enum: frozenset[Any] | None
 
 
 class _Compiled:
@@ -48,12 +51,21 @@ class _Compiled:
         self.project = glob_matcher(schema.project)
         self.rules = [
             _Rule(name, FieldPath.parse(f"properties.{name}"), rule,
-                  re.compile(rule.pattern) if rule.pattern is not None else None)
+                  re.compile(rule.pattern) if rule.pattern is not None else None,
+                  frozenset(_hashable(v) for v in rule.enum) if rule.enum is not None else None)
             for name, rule in schema.properties.items()
         ]  # fmt: skip
         self.top_level = {name.split(".")[0] for name in schema.properties}
+        self.fast = _fast_decoder(schema)
 
     def check(self, draft: Draft) -> list[Violation]:
+        if self.fast is not None:
+            try:
+                self.fast.decode(draft.event.properties or "{}")
+            except msgspec.ValidationError:
+                pass  # the rules below say exactly what is wrong
+            else:
+                return []
         found = [v for r in self.rules if (v := _check_rule(draft, r)) is not None]
         if not self.schema.additional_properties:
             extra = sorted((draft.object("properties") or {}).keys() - self.top_level)
@@ -68,7 +80,7 @@ def _check_rule(draft: Draft, compiled: _Rule) -> Violation | None:
         return Violation(where, "is required") if rule.required else None
     if not _TYPES[rule.type](value):
         return Violation(where, f"must be of type {rule.type}")
-    if rule.enum is not None and value not in rule.enum:
+    if compiled.enum is not None and _hashable(value) not in compiled.enum:
         return Violation(where, f"must be one of {rule.enum}")
     if isinstance(value, str):
         if 0 <= rule.max_length < len(value):
@@ -76,6 +88,47 @@ def _check_rule(draft: Draft, compiled: _Rule) -> Violation | None:
         if compiled.pattern is not None and compiled.pattern.search(value) is None:
             return Violation(where, f"must match {compiled.pattern.pattern!r}")
     return None
+
+
+def _hashable(value: Any) -> Any:
+    # 1 == True in a set; the JSON type must match too, so booleans are kept apart.
+    if isinstance(value, bool):
+        return ("bool", value)
+    return value if isinstance(value, str | int | float) or value is None else ("other", id(value))
+
+
+def _fast_decoder(schema: EventSchema) -> msgspec.json.Decoder[Any] | None:
+    """The schema as a msgspec type, validated in C: valid events (the common case) never
+    reach the Python rules. None when a rule has no exact msgspec equivalent."""
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for name, rule in schema.properties.items():
+        if "." in name or (rule.enum is not None and rule.type != "string"):
+            return None
+        if rule.type == "any" and rule.required:  # msgspec's Any takes null; required does not
+            return None
+        if rule.enum is not None:
+            if not all(isinstance(v, str) for v in rule.enum):
+                return None
+            kind: Any = Literal[tuple(rule.enum)]
+        else:
+            kind = _MSGSPEC_TYPES[rule.type]
+        if rule.type == "string" and (rule.pattern is not None or rule.max_length >= 0):
+            limits: dict[str, Any] = {} if rule.pattern is None else {"pattern": rule.pattern}
+            if rule.max_length >= 0:
+                limits["max_length"] = rule.max_length
+            kind = Annotated[kind, msgspec.Meta(**limits)]
+        fields.append((name, kind) if rule.required else (name, kind | None, None))
+    shape = msgspec.defstruct(
+        "SchemaProperties", fields, kw_only=True,
+        forbid_unknown_fields=not schema.additional_properties,
+    )  # fmt: skip
+    return msgspec.json.Decoder(shape)
+
+
+_MSGSPEC_TYPES: dict[str, Any] = {
+    "string": str, "integer": int, "number": int | float, "boolean": bool,
+    "object": dict[str, Any], "array": list[Any], "any": Any,
+}  # fmt: skip
 
 
 class SchemaCheck:

@@ -8,6 +8,7 @@ on whole micro-batches and lives in ``sql_step``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -148,10 +149,14 @@ class Hash(Step):
         self.key = os.environ[config.key_env].encode()
         self.length = config.length
         self.paths = [FieldPath.parse(f) for f in config.fields]
+        # Ids and IPs repeat across events: an HMAC costs more than a cache hit.
+        self._digest = functools.lru_cache(maxsize=65_536)(self._compute)
+
+    def _compute(self, text: str) -> str:
+        return hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()[: self.length]
 
     def digest(self, value: Any) -> str:
-        text = value if isinstance(value, str) else repr(value)
-        return hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()[: self.length]
+        return self._digest(value if isinstance(value, str) else repr(value))
 
     def apply(self, draft: Draft) -> bool:
         for path in self.paths:
