@@ -45,8 +45,10 @@ test: $(TEST_STAMP) system-deps lint typecheck
 bench: $(TEST_STAMP) system-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+## streamgauge against DuckDB, PostgreSQL and ClickHouse (chdb) on the same data: docs/bench-compare.md.
 bench-compare: $(TEST_STAMP)
-	$(BIN)/python -m bench.compare
+	$(BIN)/pip install --quiet 'chdb>=4.4,<5' 'psycopg-pool>=3.3,<4' 'matplotlib>=3.11,<4'
+	$(BIN)/python -m bench.compare --docs $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
