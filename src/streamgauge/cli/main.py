@@ -16,6 +16,7 @@ from streamgauge import __version__
 from streamgauge.cli.common import CONFIG, DATA_DIR, OUTPUT, clear_errors, settings_from
 from streamgauge.cli.output import emit_object, emit_rows, errors
 from streamgauge.config import effective, load_settings, settings_markdown
+from streamgauge.keys import KeyStore, open_key_store
 from streamgauge.runtime import DataPaths
 from streamgauge.scope import KeyScope
 
@@ -143,8 +144,14 @@ def _iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _key_store(data_dir: Path, config_path: Path | None) -> KeyStore:
+    """The keys the servers of this config use (shared ones when the catalog is Postgres)."""
+    return open_key_store(settings_from(config_path), DataPaths(data_dir).keys)
+
+
 @keys.command("create")
 @DATA_DIR
+@CONFIG
 @click.option("--project", required=True, help="The project the key belongs to.")
 @click.option("--scope", type=click.Choice([s.value for s in KeyScope]), required=True,
               help="write: ingest only; read: query; admin: everything.")  # fmt: skip
@@ -154,6 +161,7 @@ def _iso(seconds: int) -> str:
 @clear_errors
 def keys_create(
     data_dir: Path,
+    config_path: Path | None,
     project: str,
     scope: str,
     organization: str | None,
@@ -164,9 +172,7 @@ def keys_create(
 
     Example: streamgauge keys create --project shop --scope read --organization org_456
     """
-    from streamgauge.keys import KeyStore
-
-    store = KeyStore(DataPaths(data_dir).keys)
+    store = _key_store(data_dir, config_path)
     info, secret = store.create(project, KeyScope(scope), organization_id=organization, name=name)
     emit_object({**_key_rows([info])[0], "secret": secret}, output)
     if output == "text":
@@ -175,34 +181,35 @@ def keys_create(
 
 @keys.command("list")
 @DATA_DIR
+@CONFIG
 @click.option("--project", default=None, help="Only this project's keys.")
 @click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
 @OUTPUT
 @clear_errors
-def keys_list(data_dir: Path, project: str | None, include_revoked: bool, output: str) -> None:
+def keys_list(
+    data_dir: Path, config_path: Path | None, project: str | None, include_revoked: bool,
+    output: str,
+) -> None:  # fmt: skip
     """List keys (never their secrets).
 
     Example: streamgauge keys list --project shop
     """
-    from streamgauge.keys import KeyStore
-
-    store = KeyStore(DataPaths(data_dir).keys)
+    store = _key_store(data_dir, config_path)
     rows = _key_rows(store.list(project_id=project, include_revoked=include_revoked))
     emit_rows(rows, output, title="API keys")
 
 
 @keys.command("revoke")
 @DATA_DIR
+@CONFIG
 @click.argument("key_id")
 @clear_errors
-def keys_revoke(data_dir: Path, key_id: str) -> None:
+def keys_revoke(data_dir: Path, config_path: Path | None, key_id: str) -> None:
     """Revoke a key by its id; a running server refuses it within a second.
 
     Example: streamgauge keys revoke 3f9a1c2b7d4e
     """
-    from streamgauge.keys import KeyStore
-
-    KeyStore(DataPaths(data_dir).keys).revoke(key_id)
+    _key_store(data_dir, config_path).revoke(key_id)
     click.echo(f"revoked {key_id}")
 
 
@@ -377,3 +384,12 @@ cli.add_command(export_command)
 from streamgauge.cli.pipeline import pipeline_group  # noqa: E402
 
 cli.add_command(pipeline_group)
+
+from streamgauge.cli.query import query_command, sql_command  # noqa: E402
+
+cli.add_command(query_command)
+cli.add_command(sql_command)
+
+from streamgauge.cli.cluster import cluster_group  # noqa: E402
+
+cli.add_command(cluster_group)
