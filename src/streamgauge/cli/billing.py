@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 import msgspec
 
 from streamgauge.billing.reports import (
@@ -28,8 +27,7 @@ from streamgauge.billing.reports import (
 from streamgauge.billing.schemas import InvoicesResponse
 from streamgauge.cli.common import CONFIG, DATA_DIR, clear_errors, settings_from
 from streamgauge.cli.output import emit_rows, errors
-from streamgauge.errors import StreamgaugeError
-from streamgauge.runtime import DataPaths
+from streamgauge.cli.remote import ServerAbsent, hot_store, post
 from streamgauge.scope import KeyScope, Principal
 
 billing: click.Group = click.Group(
@@ -41,15 +39,7 @@ billing: click.Group = click.Group(
 
 def fetch_report(url: str, key: str | None, body: dict[str, Any]) -> InvoicesResponse:
     """``POST {url}/billing/invoices``; server errors keep their message."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    response = httpx.post(f"{url.rstrip('/')}/billing/invoices", json=body, headers=headers,
-                          timeout=120.0)  # fmt: skip
-    if response.status_code != 200:
-        try:
-            message = response.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = response.text[:200]
-        raise StreamgaugeError(f"{url} answered {response.status_code}: {message}")
+    response = post(url, "/billing/invoices", key, body)
     return msgspec.json.decode(response.content, type=InvoicesResponse)
 
 
@@ -57,22 +47,11 @@ def direct_report(
     data_dir: Path, config_path: Path | None, project: str, body: dict[str, Any]
 ) -> InvoicesResponse:
     """The same report computed from the hot store file (no server running)."""
-    import duckdb
-
     from streamgauge.billing.answers import Billing
 
-    path = DataPaths(data_dir).hot
-    if not path.exists():
-        raise StreamgaugeError(f"no server answered and there is no hot store at {path}")
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as error:
-        raise StreamgaugeError(f"cannot open {path} (is a server holding it?): {error}") from None
-    try:
+    with hot_store(data_dir) as con:
         principal = Principal(project, KeyScope.ADMIN)
         return Billing(settings_from(config_path).billing).invoices(con, principal, body, one=False)
-    finally:
-        con.close()
 
 
 def _line_rows(report: InvoicesResponse) -> list[dict[str, Any]]:
@@ -126,7 +105,7 @@ def report(
                               ("organizationId", organization)) if v is not None}  # fmt: skip
     try:
         result = fetch_report(url, key, body)
-    except httpx.ConnectError:
+    except ServerAbsent:
         errors.print(f"no server at {url}; reading {data_dir} directly")
         result = direct_report(data_dir, config_path, project, body)
     path = snapshot_path(
