@@ -16,6 +16,7 @@ from streamgauge.api.openapi import document, operation
 from streamgauge.errors import Forbidden, NotFound, Overloaded
 from streamgauge.http.auth import authenticate, key_from_headers
 from streamgauge.http.errors import json_response
+from streamgauge.maintenance import Maintenance
 from streamgauge.scope import KeyScope
 
 FLUSH_TIMEOUT_S = 120.0
@@ -29,7 +30,7 @@ def register(app: FastAPI, api: ApiContext) -> None:
         if principal.scope is not KeyScope.ADMIN:
             raise Forbidden("flushing the archive needs an admin key")
         maintenance = runtime.maintenance
-        if maintenance is None:
+        if not isinstance(maintenance, Maintenance):
             raise NotFound("this server runs no archive sink (see --role and log.url)")
         runner = maintenance.archive_runner
         done = await run_in_threadpool(runner.request_flush, FLUSH_TIMEOUT_S)
