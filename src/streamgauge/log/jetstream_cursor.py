@@ -9,6 +9,16 @@ polling. Every request waits for its own end (the batch filled, or a
 does not come (server restarted, consumer gone) the cursor is closed and the
 caller opens a new one at the same position.
 
+**A slow answer is not a dead server.** Delivering a large backlog can take
+longer than ``_ANSWER_GRACE_S`` when the reading process or the server is
+short of CPU (measured in the cluster test on two shared cores: a sink
+restarted behind ~10 k messages of its partition received 600–1,500 of a
+20,000-message batch in 2 s). Such a read returns what arrived, and its cursor
+is retired (the request is still open at the server, so the cursor cannot be
+reused); the next read continues after the last message returned. Throwing
+the partial answer away instead re-asked for the same batch from the same
+position forever, while the backlog grew: the stall of issue 10.
+
 ``Cursors`` keeps the cursors of one link keyed by position, so a reader that
 continues where it stopped reuses its consumer.
 """
@@ -67,6 +77,7 @@ class Cursor:
         self._want = 0
         self._ended = asyncio.Event()
         self._status = ""
+        self.retired = False  # a request of this cursor is still open: never reuse it
 
     async def open(self) -> None:
         nc = self.link.nc
@@ -121,7 +132,9 @@ class Cursor:
             async with asyncio.timeout((expires_s or 0.0) + _ANSWER_GRACE_S):
                 await self._ended.wait()
         except TimeoutError:
-            raise LogUnavailable("JetStream did not answer a read") from None
+            if not self._answer:
+                raise LogUnavailable("JetStream did not answer a read") from None
+            self.retired = True  # slow, not gone: keep what arrived (see the module docstring)
         if self._status not in ("", "404", "408"):
             raise LogUnavailable(f"JetStream ended a read with status {self._status}")
         answer = self._answer
@@ -176,6 +189,9 @@ class Cursors:
         return cursor
 
     async def _give_back(self, cursor: Cursor) -> None:
+        if cursor.retired:
+            await cursor.close()
+            return
         self._idle[(cursor.stream, cursor.subject, cursor.next_position)] = cursor
         while len(self._idle) > _MAX_CURSORS:
             _, oldest = self._idle.popitem(last=False)
@@ -187,8 +203,8 @@ class Cursors:
         cursor = await self._take(stream, subject, position)
         try:
             delivered = await cursor.fetch(limit)
-        except LogUnavailable:
-            await cursor.close()
+        except BaseException:  # unavailable, or the caller gave up (cancelled): not reusable
+            await asyncio.shield(cursor.close())
             raise
         await self._give_back(cursor)
         return delivered
@@ -197,8 +213,8 @@ class Cursors:
         cursor = await self._take(stream, subject, position)
         try:
             arrived = await cursor.wait(timeout)
-        except LogUnavailable:
-            await cursor.close()
+        except BaseException:
+            await asyncio.shield(cursor.close())
             raise
         await self._give_back(cursor)
         return arrived
