@@ -1,7 +1,8 @@
 """Runs a sink: reads the log from the sink's position, writes, reports progress.
 
 One thread per sink (named ``sink-<name>``). A sink that fails is retried
-with backoff from its committed offset; it never stops ingestion, whose only
+with backoff from its position (what it committed or still buffers; a sink
+that drops its buffer moves its position back); it never stops ingestion, whose only
 tie to sinks is the back-pressure bound on their lag.
 """
 
@@ -90,12 +91,12 @@ class SinkRunner:
             except Exception as error:
                 self.failures += 1
                 self.last_error = f"{type(error).__name__}: {error}"
-                logger.exception(
-                    "sink %s failed; retrying from its committed offset", self.sink.name
-                )
+                logger.exception("sink %s failed; retrying from its position", self.sink.name)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
-                position = self.sink.committed_offset()
+                # Not the committed offset: a buffering sink still holds what it took since,
+                # and a re-read batch reaching past its position would be taken twice.
+                position = self.sink.position()
         self._finish(position)
 
     def _step(self, position: Offset) -> Offset:
