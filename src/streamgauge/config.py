@@ -375,6 +375,11 @@ class ClusterSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         _doc("Log partitions this sink node archives, e.g. `0,1`; empty = all. Give each "
              "partition to exactly one running sink node.", pattern=r"^(\d+(,\d+)*)?$"),
     ] = ""  # fmt: skip
+    nodes: Annotated[
+        str,
+        _doc("Base URLs of the deployment's nodes, comma-separated, for `streamgauge cluster "
+             "status` (e.g. `http://ingest-1:8787,http://query-1:8788`)."),
+    ] = ""  # fmt: skip
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
