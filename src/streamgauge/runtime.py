@@ -12,18 +12,19 @@ queued, each sink consumes the log to its head and commits, then stores close.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamgauge.archive import Archive, ArchiveSettings, ArchiveSink
+from streamgauge.cluster.query_tier import QueryRetention, query_archive
 from streamgauge.cluster.roles import ALL_ROLES, archive_runners
 from streamgauge.config import Settings
 from streamgauge.ingest.backpressure import Backpressure
 from streamgauge.ingest.ingestor import Ingestor
-from streamgauge.keys import KeyStore
+from streamgauge.keys import open_key_store
 from streamgauge.log.factory import EventLog, open_log
 from streamgauge.maintenance import Maintenance
 from streamgauge.metrics import Metrics
+from streamgauge.paths import DataPaths
 from streamgauge.pipeline.columns import custom_columns
 from streamgauge.pipeline.columns import register as register_columns
 from streamgauge.query import RelationFor
@@ -33,23 +34,6 @@ from streamgauge.sinks.runner import SinkRunner
 from streamgauge.tiers import TierPlanner
 
 logger = logging.getLogger("streamgauge")
-
-
-@dataclass(frozen=True, slots=True)
-class DataPaths:
-    """Where each part keeps its state under the data directory."""
-
-    root: Path
-    log: Path = field(init=False)
-    hot: Path = field(init=False)
-    keys: Path = field(init=False)
-    archive: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "log", self.root / "log" / "log.db")
-        object.__setattr__(self, "hot", self.root / "hot" / "hot.duckdb")
-        object.__setattr__(self, "keys", self.root / "keys.db")
-        object.__setattr__(self, "archive", self.root / "archive")
 
 
 class Runtime:
@@ -63,7 +47,7 @@ class Runtime:
         self.paths = DataPaths(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = Metrics()
-        self.keys = KeyStore(self.paths.keys)
+        self.keys = open_key_store(settings, self.paths.keys)
         self.log: EventLog = open_log(settings, self.paths.log)
         if self.log.truncated_at_start:
             logger.error(
@@ -85,12 +69,15 @@ class Runtime:
                 )
             )
         self.archive: Archive | None = None
-        self.maintenance: Maintenance | None = None
+        self.maintenance: Maintenance | QueryRetention | None = None
         distributed = bool(settings.log.url) or roles != ALL_ROLES
         if "sink" in roles and distributed:
             self.runners += archive_runners(settings, self.log, data_dir)
         elif not distributed:
             self._embedded_archive(data_dir)
+        tier = query_archive(settings, self.log, self.hot, data_dir) if "query" in roles else None
+        if tier is not None and distributed:  # older ranges from the archive the sinks write
+            self.archive, self.maintenance = tier
         # Extra destinations: not in self.runners, so no back-pressure on ingest (they park).
         self.destinations = (
             destination_runners(settings.pipeline.destinations, self.log, data_dir)

@@ -10,28 +10,24 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
 import msgspec
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from streamgauge.archive import (
-    Archive,
-    ArchiveSettings,
-    compact,
-    expire_snapshots,
-    export,
-    remove_orphans,
-    status,
-)
 from streamgauge.cli.common import CONFIG, DATA_DIR, OUTPUT, clear_errors, settings_from
 from streamgauge.cli.output import emit_object
 from streamgauge.errors import BadRequest, StreamgaugeError
 
+if TYPE_CHECKING:  # the archive (pyiceberg) loads only when a command needs it
+    from streamgauge.archive import Archive
+
 
 def _archive(data_dir: Path, config_path: Path | None) -> Archive:
+    from streamgauge.archive import Archive, ArchiveSettings
+
     location = ArchiveSettings.from_config(settings_from(config_path).archive)
     return Archive(location, data_dir)
 
@@ -65,6 +61,8 @@ def archive_status(data_dir: Path, config_path: Path | None, output: str) -> Non
 
     Example: streamgauge archive status -o json
     """
+    from streamgauge.archive import status
+
     emit_object(status(_archive(data_dir, config_path)).to_json(), output)
 
 
@@ -101,6 +99,8 @@ def archive_compact(data_dir: Path, config_path: Path | None, day: str | None, o
 
     Example: streamgauge archive compact --day 2025-10-03
     """
+    from streamgauge.archive import compact
+
     chosen = _time(day, "day").date() if day else None
     emit_object(_plain(compact(_archive(data_dir, config_path), day=chosen)), output)
 
@@ -120,6 +120,8 @@ def archive_expire(
 
     Example: streamgauge archive expire-snapshots --keep 10
     """
+    from streamgauge.archive import expire_snapshots
+
     expired = expire_snapshots(_archive(data_dir, config_path), keep=keep, max_age_s=max_age_s)
     emit_object({"expired_snapshots": expired}, output)
 
@@ -144,6 +146,8 @@ def archive_orphans(
 
     Example: streamgauge archive remove-orphans --dry-run
     """
+    from streamgauge.archive import remove_orphans
+
     archive = _archive(data_dir, config_path)
     emit_object(_plain(remove_orphans(archive, min_age_s=min_age_s, dry_run=dry_run)), output)
 
@@ -169,6 +173,8 @@ def export_command(
 
     Example: streamgauge export --since 2025-10-01T00:00Z --until 2025-11-01T00:00Z --format csv
     """
+    from streamgauge.archive import export
+
     start, end = _time(since, "since"), _time(until, "until")
     path = output_path or Path(f"events-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}")
     columns = (TextColumn("exporting"), BarColumn(), TextColumn("{task.completed:,} events"),

@@ -17,7 +17,7 @@ from streamgauge.cli.common import CONFIG, DATA_DIR, OUTPUT, clear_errors, setti
 from streamgauge.cli.output import emit_object, emit_rows, errors
 from streamgauge.config import effective, load_settings, settings_markdown
 from streamgauge.keys import KeyStore, open_key_store
-from streamgauge.runtime import DataPaths
+from streamgauge.paths import DataPaths
 from streamgauge.scope import KeyScope
 
 

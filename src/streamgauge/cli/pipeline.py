@@ -13,7 +13,6 @@ import msgspec
 from streamgauge.cli.common import CONFIG, OUTPUT, clear_errors, settings_from
 from streamgauge.errors import ValidationFailed
 from streamgauge.model import Event
-from streamgauge.pipeline import Pipeline
 from streamgauge.sources import NORMALIZERS
 from streamgauge.sources.native import InvalidEvent, NormalizeOptions
 
@@ -68,6 +67,8 @@ def pipeline_test(
         raise ValidationFailed(
             f"the event is invalid: {invalid.field}: {invalid.message}"
         ) from None
+    from streamgauge.pipeline import Pipeline
+
     pipeline = Pipeline(settings.pipeline)
     try:
         stages = pipeline.trace(event)

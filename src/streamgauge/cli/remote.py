@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import duckdb
 import httpx
 
 from streamgauge.errors import StreamgaugeError
-from streamgauge.runtime import DataPaths
+from streamgauge.paths import DataPaths
+
+if TYPE_CHECKING:
+    import duckdb
 
 URL = click.option(
     "--url", default="http://127.0.0.1:8788", show_default=True, envvar="STREAMGAUGE_QUERY_URL",
@@ -50,6 +52,8 @@ def post(url: str, path: str, key: str | None, body: Any, **params: str) -> http
 @contextmanager
 def hot_store(data_dir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The hot store of a stopped server, read-only."""
+    import duckdb
+
     path = DataPaths(data_dir).hot
     if not path.exists():
         raise StreamgaugeError(f"no server answered and there is no hot store at {path}")
