@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pyarrow.fs as pafs
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
@@ -24,9 +23,12 @@ from pyiceberg.catalog.sql import SqlCatalog
 from streamgauge.archive import ArchiveSettings
 from streamgauge.archive.storage import open_catalog
 from streamgauge.cluster.archive_sink import partition_offsets
+from streamgauge.cluster.status import ClusterStatus, cluster_status
+from streamgauge.log.jetstream import JetStreamOptions
 from tests.archive import swift
-from tests.conftest import require_binary, require_service
+from tests.conftest import require_binary
 from tests.support.nats import NATS_SERVER, NatsServer
+from tests.support.postgres import private_schema
 from tests.support.server import ServerProcess, wait_for
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
@@ -51,14 +53,8 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture
 def catalog_uri() -> Iterator[str]:
     """A Postgres schema of its own: the catalog tables of this test only."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    schema = f"sg_{uuid.uuid4().hex[:10]}"
-    dsn = "postgresql://postgres@127.0.0.1:5432/test"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with private_schema() as url:
+        yield url
 
 
 @pytest.fixture
@@ -104,6 +100,11 @@ class Cluster:
         ]
         self.query = node("query", "query")
         self.nodes = [*self.ingest, *self.sinks, self.query]
+
+    def status(self, catalog: SqlCatalog) -> ClusterStatus:
+        options = JetStreamOptions(url=self.env["STREAMGAUGE_LOG__URL"], partitions=4)
+        table = catalog.load_table(("streamgauge", "events"))
+        return cluster_status(options, table, [n.query_url for n in self.nodes])
 
     def archive_settings(self) -> ArchiveSettings:
         env = self.env
@@ -177,12 +178,6 @@ def query_count(node: ServerProcess) -> int:
     return sum(row["count"] for row in data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after nats-server is killed and restarted, the partition (filtered) readers of "
-    "the sink nodes get no answer to their pull requests and the archive stops catching up; "
-    "whole-stream readers recover (tests/log/test_jetstream_log.py). Open: issue 10.",
-)
 def test_every_acknowledged_event_exactly_once_through_crashes_of_every_kind(
     tmp_path: Path, nats: NatsServer, catalog_uri: str, s3_endpoint: str
 ) -> None:
@@ -213,7 +208,10 @@ def test_every_acknowledged_event_exactly_once_through_crashes_of_every_kind(
         def archived_all() -> bool:
             return len(archived_ids(catalog)) >= len(acked)
 
-        wait_for(archived_all, timeout=60.0, what="the archive to hold every acked event")
+        try:
+            wait_for(archived_all, timeout=60.0, what="the archive to hold every acked event")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{cluster.status(catalog)}") from None
         ids = archived_ids(catalog)
         assert len(ids) == len(set(ids)) and set(ids) >= acked
         assert set(ids) - acked <= {"during-outage"} | unacked_but_sent(ids, acked)
@@ -221,6 +219,12 @@ def test_every_acknowledged_event_exactly_once_through_crashes_of_every_kind(
                  what="the query node to count every archived event")  # fmt: skip
         offsets = partition_offsets(catalog.load_table(("streamgauge", "events")), 4)
         assert sorted(offsets) == [0, 1, 2, 3]
+        status = cluster.status(catalog)  # what `streamgauge cluster status` shows
+        assert [p.lag_messages for p in status.partitions] == [0, 0, 0, 0]
+        assert [p.archived_offset for p in status.partitions] == [offsets[p] for p in range(4)]
+        assert all(p.last_commit_snapshot is not None for p in status.partitions)
+        assert [n.ready for n in status.nodes] == [True] * 5
+        assert status.nodes[-1].sink_lag == {"hot": 0.0}
     finally:
         for node in cluster.nodes:
             node.kill()
