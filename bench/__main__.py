@@ -25,6 +25,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "archive": ("bench.bench_archive", ["10000000"], ["200000"]),
     "billing": ("bench.bench_billing", ["10000000"], ["200000"]),
     "sources": ("bench.bench_sources", ["--events", "20000"], ["--events", "3000"]),
+    "dedup": ("bench.dedup", ["--ids", "10000000"], ["--ids", "200000"]),
+    "pipeline": ("bench.bench_pipeline", ["--events", "20000"], ["--events", "5000"]),
     "middleware": ("clients/python/bench/bench_middleware.py", ["--requests", "20000"],
                    ["--requests", "3000"]),
 }  # fmt: skip
