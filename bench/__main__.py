@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "sources": ("bench.bench_sources", ["--events", "20000"], ["--events", "3000"]),
     "dedup": ("bench.dedup", ["--ids", "10000000"], ["--ids", "200000"]),
     "pipeline": ("bench.bench_pipeline", ["--events", "20000"], ["--events", "5000"]),
+    "distributed": ("bench.bench_distributed", ["--events", "100000", "--samples", "100"],
+                    ["--events", "10000", "--samples", "20"]),
     "middleware": ("clients/python/bench/bench_middleware.py", ["--requests", "20000"],
                    ["--requests", "3000"]),
 }  # fmt: skip
