@@ -18,7 +18,7 @@ from bench.bench_query import load
 from bench.compare.questions import PROJECT
 from bench.ingest import seed_events
 from streamgauge.keys import KeyStore
-from streamgauge.runtime import DataPaths
+from streamgauge.paths import DataPaths
 from streamgauge.scope import KeyScope
 
 BATCH = 1000

@@ -32,9 +32,15 @@ from streamgauge.scope import KeyScope, Principal
 LOAD_RUNS = 3
 
 
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    con.execute("SET enable_progress_bar = false")  # long statements would draw one
+    return con
+
+
 def queries(hot_store: Path, repeats: int) -> QueryRun:
     run = QueryRun("DuckDB direct")
-    con = duckdb.connect(str(hot_store))
+    con = _connect(hot_store)
     principal = Principal(PROJECT, KeyScope.READ)
     for question in QUESTIONS:
         recorder = Recorder(con)
@@ -59,7 +65,7 @@ def load_json(ndjson: Path, events: int, workdir: Path) -> dict[str, Any]:
     """Median events/s and CPU seconds per million of ``LOAD_RUNS`` loads."""
     rates, cpus = [], []
     for n in range(LOAD_RUNS):
-        con = duckdb.connect(str(workdir / f"read-json-{n}.duckdb"))
+        con = _connect(workdir / f"read-json-{n}.duckdb")
         cpu_before, started = own_cpu_seconds(), time.perf_counter()
         con.execute(
             "CREATE TABLE events AS SELECT * FROM read_json(?, format='newline_delimited')",

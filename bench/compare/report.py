@@ -8,6 +8,7 @@ PNG plots under docs/bench/.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "Versions: "
         + ", ".join(
-            f"{k} {v}" if not v.startswith(k.split()[0]) else v
+            v if v.lower().startswith(k.lower()) else f"{k} {v}"
             for k, v in result["versions"].items()
         )
         + ".",
@@ -240,7 +241,7 @@ def plots(result: dict[str, Any], folder: Path) -> list[Path]:
                 linewidth=0.8,
             )
         ax.set_xticks([n + 0.4 - width / 2 for n in range(len(questions))])
-        ax.set_xticklabels([q.replace(", ", ",\n") for q in questions], fontsize=8)
+        ax.set_xticklabels([textwrap.fill(q, 18) for q in questions], fontsize=8)
         ax.set_yscale("log")
         ax.set_ylabel("ms, p50 (bar) to p95 (whisker), log scale")
         ax.set_title(f"Query latency on {queries['events']:,} events")
