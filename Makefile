@@ -47,7 +47,7 @@ bench: $(TEST_STAMP) system-deps
 
 ## streamgauge against DuckDB, PostgreSQL and ClickHouse (chdb) on the same data: docs/bench-compare.md.
 bench-compare: $(TEST_STAMP)
-	$(BIN)/pip install --quiet 'chdb>=4.4,<5' 'psycopg-pool>=3.3,<4' 'matplotlib>=3.11,<4'
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.compare --docs $(BENCH_ARGS)
 
 clean:
