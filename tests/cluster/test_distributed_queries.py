@@ -110,12 +110,15 @@ def test_ranges_older_than_the_hot_retention_come_from_the_archive(
     both = {"start": "2024-05-01T00:00:00Z", "end": "2025-11-01T00:00:00Z", "groupBy": "none",
             "metrics": ["count", "max(duration_ms)"], "filters": only_t}  # fmt: skip
 
-    def from_both_tiers() -> dict[str, object] | None:
+    def from_both_tiers() -> bool:
+        # Until a sink commits them, 2024's events are in neither tier's range (the
+        # planner reads rows before the hot boundary from the archive only).
         answer = httpx.post(f"{deployment.query_url}/query", json=both).json()
-        return answer if answer["meta"]["tiers"] == ["archive", "hot"] else None
+        return answer["meta"]["tiers"] == ["archive", "hot"] and answer["data"] == [
+            {"count": 50, "max(duration_ms)": 119.0}
+        ]
 
-    answer = wait_for(from_both_tiers, timeout=60.0, what="2024 to leave the hot store")
-    assert answer["data"] == [{"count": 50, "max(duration_ms)": 119.0}]  # type: ignore[index]
+    wait_for(from_both_tiers, timeout=60.0, what="2024 read from the archive, 2025 from hot")
     archived = {**both, "end": "2024-07-01T00:00:00Z"}
     answer = httpx.post(f"{deployment.query_url}/query", json=archived).json()
     assert (answer["meta"]["tiers"], answer["data"]) == (
