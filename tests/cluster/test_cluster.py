@@ -60,8 +60,10 @@ def catalog_uri() -> Iterator[str]:
 @pytest.fixture
 def nats(tmp_path: Path) -> Iterator[NatsServer]:
     server = NatsServer(tmp_path / "nats", binary=require_binary("nats-server", NATS_SERVER))
-    yield server.start()
-    server.kill()
+    try:
+        yield server.start()
+    finally:  # also when start() itself failed after launching the process
+        server.kill()
 
 
 def bucket(endpoint: str) -> str:
