@@ -3,6 +3,8 @@
 - **ingest**: the ingest app; appends go to JetStream. Stateless.
 - **query**: the query app over a hot store it keeps itself, fed from the
   whole stream (``sink-hot``); freshness is the hot sink's (under a second).
+  Ranges older than its hot retention come from the shared archive
+  (``cluster.query_tier``).
 - **sink**: the archive sinks of the partitions in ``cluster.sink_partitions``
   (``sink-archive-p<n>``), committing to the Iceberg table in the catalog.
   Serves ``/health``, ``/ready`` and ``/metrics`` on the query port.
