@@ -11,15 +11,16 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from streamgauge.archive import Archive, ArchiveSettings
 from streamgauge.cli.common import CONFIG, DATA_DIR, OUTPUT, clear_errors, settings_from
 from streamgauge.cli.output import console, emit_object, emit_rows
-from streamgauge.cluster.status import ClusterStatus, cluster_status
 from streamgauge.errors import ConfigError
-from streamgauge.log.jetstream import JetStreamOptions
+
+if TYPE_CHECKING:
+    from streamgauge.cluster.status import ClusterStatus
 
 
 @click.group("cluster")
@@ -53,6 +54,11 @@ def status_command(
             details={"key": "log.url"},
         )
     urls = list(nodes) or [u.strip() for u in settings.cluster.nodes.split(",") if u.strip()]
+    # The archive and JetStream clients load only when this command runs.
+    from streamgauge.archive import Archive, ArchiveSettings
+    from streamgauge.cluster.status import cluster_status
+    from streamgauge.log.jetstream import JetStreamOptions
+
     archive = Archive(ArchiveSettings.from_config(settings.archive), data_dir)
     state = cluster_status(JetStreamOptions.from_settings(settings.log), archive.refresh(), urls)
     _emit(state, output)
