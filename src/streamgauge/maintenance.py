@@ -13,6 +13,8 @@ import logging
 import threading
 import time
 
+from prometheus_client import Counter
+
 from streamgauge.archive import Archive, run_maintenance
 from streamgauge.sinks.hot import HotStore
 from streamgauge.sinks.runner import SinkRunner
@@ -31,12 +33,14 @@ class Maintenance:
         *,
         hot_retention_s: float,
         interval_s: float,
+        moved: Counter | None = None,
     ) -> None:
         self.hot = hot
         self.archive_runner = archive_runner
         self.archive = archive
         self.hot_retention_s = hot_retention_s
         self.interval_s = interval_s
+        self.moved = moved
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
@@ -50,6 +54,8 @@ class Maintenance:
         cutoff = time.time_ns() // 1000 - int(self.hot_retention_s * 1_000_000)
         archived = self.archive_runner.sink.committed_offset()
         moved = self.hot.move_to_archive(cutoff, archived)
+        if self.moved is not None:
+            self.moved.inc(moved)
         if moved:
             logger.info("moved %d events older than the hot retention to the archive tier", moved)
         return moved

@@ -53,6 +53,11 @@ class Metrics:
                 10,
             ),
         )
+        self.moved_to_archive = Counter(
+            "streamgauge_events_moved_to_archive",
+            "Events hot retention dropped from the hot store (the archive holds them)",
+            registry=r,
+        )
         self.log_entries = Gauge("streamgauge_log_entries", "Entries held by the log", registry=r)
         self.log_bytes = Gauge("streamgauge_log_bytes", "Bytes the log uses on disk", registry=r)
         self.log_head = Gauge(

@@ -89,7 +89,8 @@ class Runtime:
                 runner.sink.name, runner.lag_events, runner.lag_seconds, runner.failure_count
             )
         self.metrics.log_head.set_function(self.log.head)
-        self.relation_for: RelationFor = TierPlanner(self.hot, self.archive).relation_for
+        planner = TierPlanner(self.hot, self.archive, offsets_match=not distributed)
+        self.relation_for: RelationFor = planner.relation_for
         self.ingestor = Ingestor(self.log, settings, self.metrics)
         self.backpressure = Backpressure(
             settings.backpressure, settings.ingest, data_dir, self.max_sink_lag, self.metrics
@@ -108,6 +109,7 @@ class Runtime:
             Archive(location, data_dir),
             hot_retention_s=self.settings.hot.retention_s,
             interval_s=self.settings.archive.maintenance_interval_s,
+            moved=self.metrics.moved_to_archive,
         )
 
     def max_sink_lag(self) -> int:

@@ -27,6 +27,7 @@ from streamgauge.sinks.base import Sink
 from streamgauge.types import Micros, Offset
 
 SINK_NAME = "hot"
+HOT_TABLE = "hot_events"
 _COLUMNS = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
 
 
