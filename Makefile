@@ -39,7 +39,7 @@ typecheck: $(TEST_STAMP)
 
 ## Everything: lint, types, and the whole test suite (service, browser and slow tests included).
 test: $(TEST_STAMP) system-deps lint typecheck
-	$(BIN)/pytest -p no:cacheprovider tests clients/python/tests
+	$(BIN)/pytest -p no:cacheprovider -n 3 --dist loadfile tests clients/python/tests
 
 ## Every benchmark against its baseline (results in bench/results/, quoted in BENCHMARKS.md).
 bench: $(TEST_STAMP) system-deps
