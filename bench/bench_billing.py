@@ -9,7 +9,6 @@ key), ``POST /billing/invoice`` for one organization and ``/billing/invoices`` f
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 
-from bench.common import save
+from bench.common import p50, save
 from streamgauge.billing.answers import Billing
 from streamgauge.config import BillingSettings
 from streamgauge.model.event import create_table_sql
@@ -69,16 +68,6 @@ def generate(path: Path, events: int, chunk: int = 1_000_000) -> duckdb.DuckDBPy
         con.unregister("chunk")
     con.execute("CHECKPOINT")
     return con
-
-
-def p50(action: Callable[[], object], repeats: int) -> float:
-    action()  # warm caches
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def run(events: int, repeats: int = 7) -> dict[str, Any]:

@@ -7,17 +7,16 @@ p50 milliseconds over 1-day and 30-day ranges for project ``proj_0``.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from bench.common import p50
 from streamgauge.demo import TrafficConfig, generate_table
 from streamgauge.query import run_query, run_template
 from streamgauge.scope import KeyScope, Principal
@@ -63,16 +62,6 @@ class Recorder:
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         self.statements.append((sql, params))
         return self.con.execute(sql, params)
-
-
-def p50(action: Callable[[], object], repeats: int) -> float:
-    action()  # warm caches
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def load(path: Path, events: int) -> duckdb.DuckDBPyConnection:
