@@ -50,3 +50,20 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 endpoint (OpenStack Swift's s3api on loopback), started for the module."""
+    from tests.archive import swift
+
+    reason = swift.missing_reason()
+    if reason is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"S3 service required but unavailable: {reason}")
+        pytest.skip(reason)
+    server = swift.start()
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()

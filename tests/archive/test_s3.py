@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -18,20 +17,6 @@ from tests.archive import swift
 from tests.archive.conftest import duckdb_event_ids, ids, make_events
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    reason = swift.missing_reason()
-    if reason is not None:
-        if os.environ.get("STREAMGAUGE_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"S3 service required but unavailable: {reason}")
-        pytest.skip(reason)
-    server = swift.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
 
 
 def test_an_s3_warehouse_round_trips_through_every_reader_and_maintenance(

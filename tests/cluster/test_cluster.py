@@ -9,7 +9,6 @@ table (read through the Postgres catalog from S3) and in the query node's answer
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -34,20 +33,6 @@ from tests.support.server import ServerProcess, wait_for
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 QUERY = {"start": "2025-10-03T00:00:00Z", "end": "2025-10-04T00:00:00Z", "groupBy": "day"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    reason = swift.missing_reason()
-    if reason is not None:
-        if os.environ.get("STREAMGAUGE_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"S3 service required but unavailable: {reason}")
-        pytest.skip(reason)
-    server = swift.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
 
 
 @pytest.fixture
