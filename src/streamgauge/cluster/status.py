@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -167,7 +168,11 @@ def cluster_status(
     stream_error: str | None = None
     lags: dict[int, int] = {}
     try:
-        stream, lags = asyncio.run(asyncio.wait_for(_stream_state(options, offsets), 15.0))
+        # A thread of its own: the caller may already run an event loop (a test's browser,
+        # an embedding app), and asyncio.run refuses to start inside one.
+        with ThreadPoolExecutor(1, thread_name_prefix="cluster-status") as pool:
+            work = asyncio.wait_for(_stream_state(options, offsets), 15.0)
+            stream, lags = pool.submit(asyncio.run, work).result()
     except (nats.errors.Error, OSError, TimeoutError) as error:
         stream_error = f"{type(error).__name__}: {error}"
     partitions = [_partition(p, offsets, lags, commits) for p in range(options.partitions)]
