@@ -14,12 +14,14 @@ One thread drives a sink (the sink runner); it holds no lock.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
 import pyarrow as pa
+from pyiceberg.table import Table
 
+from streamgauge.archive.errors import ArchiveConflict
 from streamgauge.archive.table import Archive, OffsetSummary
 from streamgauge.model import arrow_schema
 from streamgauge.pipeline.columns import ColumnFiller, add_to_iceberg, registered
@@ -100,15 +102,18 @@ class ArchiveSink(Sink):
         batch = pa.concat_tables(self._buffer) if self._buffer else self._schema.empty_table()
         batch = batch.sort_by(SORT_KEYS)
         table = self.archive.refresh()
-        properties = OffsetSummary(table, new_offset=self._position, expected_base=self._committed)
         transaction = table.transaction()
-        # pyiceberg types snapshot_properties as a dict; any Mapping is unpacked with **.
-        transaction.append(batch, snapshot_properties=cast(dict[str, str], properties))
-        committed = transaction.commit_transaction()
+        try:
+            # pyiceberg types snapshot_properties as a dict; any Mapping is unpacked with **.
+            summary = cast(dict[str, str], self.snapshot_summary(table))
+            transaction.append(batch, snapshot_properties=summary)
+            committed = transaction.commit_transaction()
+        except ArchiveConflict:
+            self.conflicted()
+            raise
         snapshot = committed.current_snapshot()
         self._committed = self._position
-        self._buffer.clear()
-        self._buffered_events, self._buffer_started = 0, None
+        self._drop_buffer()
         self.last_flush = FlushStats(
             events=batch.num_rows,
             offset=self._committed,
@@ -116,8 +121,19 @@ class ArchiveSink(Sink):
             seconds=time.perf_counter() - started,
         )
 
-    def close(self) -> None:
-        # Uncommitted events are dropped on purpose: the log replays them on next start.
+    def snapshot_summary(self, table: Table) -> Mapping[str, str]:
+        """The summary properties of the commit: the log offset it covers, computed when
+        pyiceberg builds the snapshot (again on a retried commit)."""
+        return OffsetSummary(table, new_offset=self._position, expected_base=self._committed)
+
+    def conflicted(self) -> None:
+        """Another writer moved this sink's offset: the commit was refused (ArchiveConflict)."""
+
+    def _drop_buffer(self) -> None:
         self._buffer.clear()
         self._buffered_events, self._buffer_started = 0, None
+
+    def close(self) -> None:
+        # Uncommitted events are dropped on purpose: the log replays them on next start.
+        self._drop_buffer()
         self._position = self._committed

@@ -22,15 +22,12 @@ snapshot references; the maintenance job's orphan removal deletes them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
-from typing import Final, cast
+from typing import Final
 
-import pyarrow as pa
 from pyiceberg.table import Table
 
-from streamgauge.archive import Archive, ArchiveConflict, ArchiveSink, FlushStats
-from streamgauge.archive.sink import SORT_KEYS
+from streamgauge.archive import Archive, ArchiveConflict, ArchiveSink
 from streamgauge.types import Offset
 
 OFFSET_PREFIX: Final = "streamgauge.jetstream-offset."
@@ -100,35 +97,13 @@ class PartitionArchiveSink(ArchiveSink):
         offsets = partition_offsets(self.archive.refresh(), self.partitions)
         return offsets.get(self.partition, 0)
 
-    def flush(self) -> None:
-        if self._position == self._committed:
-            return
-        started = time.perf_counter()
-        batch = pa.concat_tables(self._buffer) if self._buffer else self._schema.empty_table()
-        batch = batch.sort_by(SORT_KEYS)
-        table = self.archive.refresh()
-        properties = PartitionOffsets(
+    def snapshot_summary(self, table: Table) -> Mapping[str, str]:
+        return PartitionOffsets(
             table, self.partitions, self.partition, new=self._position, expected=self._committed
         )
-        transaction = table.transaction()
-        try:
-            transaction.append(batch, snapshot_properties=cast(dict[str, str], properties))
-            committed = transaction.commit_transaction()
-        except ArchiveConflict:
-            self._resume_from_table()
-            raise
-        snapshot = committed.current_snapshot()
-        self._committed = self._position
-        self._buffer.clear()
-        self._buffered_events, self._buffer_started = 0, None
-        self.last_flush = FlushStats(
-            events=batch.num_rows,
-            offset=self._committed,
-            snapshot_id=snapshot.snapshot_id if snapshot else None,
-            seconds=time.perf_counter() - started,
-        )
 
-    def _resume_from_table(self) -> None:
-        self._buffer.clear()
-        self._buffered_events, self._buffer_started = 0, None
+    def conflicted(self) -> None:
+        # Another writer committed this partition: what it wrote is in the table, so the
+        # buffer goes and the sink resumes from the table's offset.
+        self._drop_buffer()
         self._committed = self._position = self._table_offset()
