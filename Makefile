@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 DATA_DIR ?= data
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck unit bench bench-compare system-deps clean
+.PHONY: run demo test lint typecheck unit bench bench-compare system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ $(TEST_STAMP): pyproject.toml clients/python/pyproject.toml $(STAMP)
 ## Start the embedded pipeline: ingest on :8787, queries and dashboard on :8788.
 run: $(STAMP)
 	@echo "streamgauge: ingest http://$(HOST):8787  dashboard http://$(HOST):8788/  data in ./$(DATA_DIR)"
-	@echo "(first time? fill a week of demo traffic with: $(BIN)/streamgauge demo --data-dir $(DATA_DIR))"
+	@echo "(first time? fill a week of demo traffic first: make demo)"
 	$(BIN)/streamgauge serve --data-dir $(DATA_DIR) --host $(HOST)
+
+## A realistic, seeded week of traffic in a fresh data directory, for the dashboard.
+demo: $(STAMP)
+	$(BIN)/streamgauge demo --data-dir $(DATA_DIR)
 
 ## Debian packages the suite drives for real (browser, S3 server); skipped where apt is absent.
 system-deps:
