@@ -6,8 +6,11 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from streamgauge.errors import StreamgaugeError
+from streamgauge.errors import BadRequest, StreamgaugeError
+from streamgauge.query.sql_guard import parse_user_sql
 from streamgauge.query.sql_source import HotEventSource
 from streamgauge.scope import Principal
 
@@ -151,3 +154,19 @@ def test_hostile_statement(
 
 def test_the_list_is_long_enough() -> None:
     assert len(HOSTILE) >= 30
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "clickhouse"])
+@pytest.mark.parametrize("sql", ["", "   ", ";", "-- only a comment", "/* */"])
+def test_empty_statements_are_a_clear_400(sql: str, dialect: str) -> None:
+    with pytest.raises(BadRequest, match="exactly one statement is allowed, got 0"):
+        parse_user_sql(sql, dialect)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.sampled_from(["duckdb", "clickhouse"]))
+def test_any_text_is_a_statement_or_a_clear_error(sql: str, dialect: str) -> None:
+    try:
+        parse_user_sql(sql, dialect)
+    except StreamgaugeError as error:
+        assert 400 <= error.status < 500 and error.message

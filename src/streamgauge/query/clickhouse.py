@@ -44,6 +44,8 @@ def clickhouse_to_duckdb(sql: str) -> list[exp.Expr]:
 def _respell(sql: str) -> str:
     """Rename functions by token position, so strings and comments are never touched."""
     tokens = Dialect.get_or_raise("clickhouse").tokenize(sql)
+    if not tokens:  # empty, or only comments: nothing to rename
+        return sql
     pieces: list[str] = []
     last = 0
     for token, following in zip(tokens, [*tokens[1:], None], strict=True):
