@@ -26,6 +26,8 @@ from streamgauge.runtime import Runtime
 from streamgauge.scope import Principal
 
 T = TypeVar("T")
+Compute = Callable[[duckdb.DuckDBPyConnection, Principal, dict[str, Any]], QueryResult]
+"""A query endpoint's work: (cursor, caller, request body) → result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +68,30 @@ class ApiContext:
         finally:
             cursor.close()
 
-    async def run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``work`` with a cursor on a worker thread, never on the event loop."""
+    async def fresh(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on a worker thread once the hot store holds every acknowledged event."""
 
         def call() -> T:
             self.runtime.wait_fresh()
+            return work()
+
+        return await run_in_threadpool(call)
+
+    async def run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``work`` with a cursor on a fresh worker thread, never on the event loop."""
+
+        def with_cursor() -> T:
             with self.cursor() as cursor:
                 return work(cursor)
 
-        return await run_in_threadpool(call)
+        return await self.fresh(with_cursor)
+
+    async def answer(self, request: Request, compute: Compute) -> Response:
+        """The common shape of a query endpoint: caller, body, computed result, rendered."""
+        principal = self.principal(request)
+        body = await self.body(request)
+        result = await self.run(lambda cursor: compute(cursor, principal, body))
+        return self.reply(request, result)
 
     def reply(self, request: Request, result: QueryResult) -> Response:
         """``result`` in the format asked for (``?format=`` or ``Accept``), JSON by default."""

@@ -82,12 +82,10 @@ def register(app: FastAPI, api: ApiContext) -> None:
         return json_response(ingestion_health(api.runtime))
 
     async def recent(request: Request) -> Response:
-        principal = api.principal(request)
-        body = await api.body(request)
-        result = await api.run(
-            lambda cur: recent_events(cur, principal, body, relation_for=api.relation_for)
+        return await api.answer(
+            request,
+            lambda cur, who, body: recent_events(cur, who, body, relation_for=api.relation_for),
         )
-        return api.reply(request, result)
 
     async def live(request: Request) -> Response:
         principal = api.principal(request)

@@ -16,12 +16,9 @@ from streamgauge.query.templates import REGISTRY
 
 def register(app: FastAPI, api: ApiContext) -> None:
     async def query(request: Request) -> Response:
-        principal = api.principal(request)
-        body = await api.body(request)
-        result = await api.run(
-            lambda cur: run_query(cur, principal, body, relation_for=api.relation_for)
+        return await api.answer(
+            request, lambda cur, who, body: run_query(cur, who, body, relation_for=api.relation_for)
         )
-        return api.reply(request, result)
 
     async def templates(request: Request) -> Response:
         api.principal(request)
@@ -31,14 +28,15 @@ def register(app: FastAPI, api: ApiContext) -> None:
         return await _run_template(request, request.path_params["name"])
 
     async def _run_template(request: Request, name: str) -> Response:
-        principal = api.principal(request)
+        api.principal(request)  # a missing key is a 401 before an unknown name is a 404
         if name not in REGISTRY:
             raise NotFound(f"no template named {name!r}; GET /templates lists them")
-        body = await api.body(request)
-        result = await api.run(
-            lambda cur: run_template(cur, principal, name, body, relation_for=api.relation_for)
+        return await api.answer(
+            request,
+            lambda cur, who, body: run_template(
+                cur, who, name, body, relation_for=api.relation_for
+            ),
         )
-        return api.reply(request, result)
 
     app.add_route("/query", query, methods=["POST"])
     app.add_route("/templates", templates, methods=["GET"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import msgspec
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,7 +33,6 @@ def register(app: FastAPI, api: ApiContext) -> None:
         fmt = pick_format(request.query_params.get("format"), request.headers.get("accept"))
 
         def work() -> Response:
-            api.runtime.wait_fresh()
             if fmt == "json":
                 result = run_sql(source, principal, body, limits)
                 return Response(msgspec.json.encode(result), media_type="application/json")
@@ -44,7 +42,7 @@ def register(app: FastAPI, api: ApiContext) -> None:
             content, media_type = render(table, fmt)
             return Response(content, media_type=media_type)
 
-        return await run_in_threadpool(work)
+        return await api.fresh(work)
 
     app.add_route("/sql", sql, methods=["POST"])
     refs, components = msgspec.json.schema_components(

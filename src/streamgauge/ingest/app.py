@@ -20,6 +20,7 @@ from streamgauge.errors import BadRequest, PayloadTooLarge
 from streamgauge.http.auth import authenticate, key_from_headers, require_ingest
 from streamgauge.http.common import TimingMiddleware, operational_routes
 from streamgauge.http.errors import EXCEPTION_HANDLERS, json_response
+from streamgauge.ingest.body import read_body
 from streamgauge.ingest.ingestor import IngestResult
 from streamgauge.ingest.source_routes import source_routes
 from streamgauge.runtime import Runtime
@@ -30,8 +31,6 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 
 
 def create_ingest_app(runtime: Runtime, ready: Callable[[], bool]) -> Starlette:
-    from streamgauge.ingest.body import read_body
-
     limits = runtime.settings.ingest
 
     def admit(request: Request) -> Principal:
