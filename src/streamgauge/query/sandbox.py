@@ -3,13 +3,16 @@
 Each request gets a fresh in-memory DuckDB instance (≈10 ms to open) that can
 see nothing but the caller's rows: no files, no network, no extensions, no
 Python objects by name, no spilling to a temporary directory, and a locked
-configuration, so that neither ``SET`` nor ``RESET`` can undo any of it. A timer
-thread ``interrupt()``s the statement at its deadline.
+configuration, so that neither ``SET`` nor ``RESET`` can undo any of it. One
+watchdog thread ``interrupt()``s a statement at its deadline.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,19 +70,60 @@ def lock(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET lock_configuration = true")
 
 
+class _Deadlines:
+    """One thread (``query-deadlines``) that interrupts statements past their deadline.
+
+    A timer thread per query would start and stop a thread on every request;
+    this one sleeps until the earliest armed deadline.
+    """
+
+    def __init__(self) -> None:
+        self._armed: list[tuple[float, int, duckdb.DuckDBPyConnection, threading.Event]] = []
+        self._numbers = itertools.count()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, con: duckdb.DuckDBPyConnection, seconds: float) -> tuple[int, threading.Event]:
+        fired = threading.Event()
+        number = next(self._numbers)
+        with self._changed:
+            heapq.heappush(self._armed, (time.monotonic() + seconds, number, con, fired))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="query-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+        return number, fired
+
+    def disarm(self, number: int) -> None:
+        with self._changed:
+            self._armed = [entry for entry in self._armed if entry[1] != number]
+            heapq.heapify(self._armed)
+
+    def _watch(self) -> None:
+        with self._changed:
+            while True:
+                if not self._armed:
+                    self._changed.wait()
+                    continue
+                due, _, con, fired = self._armed[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                heapq.heappop(self._armed)
+                fired.set()
+                con.interrupt()
+
+
+_DEADLINES = _Deadlines()
+
+
 @contextmanager
 def deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
     """Interrupt ``con``'s running statement after ``seconds``; raise QueryTimeout then."""
-    fired = threading.Event()
-
-    def interrupt() -> None:
-        fired.set()
-        con.interrupt()
-
-    timer = threading.Timer(seconds, interrupt)
-    timer.name = "streamgauge-sql-deadline"
-    timer.daemon = True
-    timer.start()
+    number, fired = _DEADLINES.arm(con, seconds)
     try:
         yield
     except duckdb.Error as error:
@@ -90,4 +134,4 @@ def deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
             ) from error
         raise
     finally:
-        timer.cancel()
+        _DEADLINES.disarm(number)
